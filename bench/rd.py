@@ -1,0 +1,178 @@
+"""``irr bench``: rate-distortion sweeps, CompressAI-format results, CSV, plots and BD-rates."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from bench.codecs import Codec
+from bench.metrics import bpp, ms_ssim, psnr
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".ppm"}
+
+
+@dataclass
+class Row:
+    """One image coded at one quality point."""
+
+    codec: str
+    image: str
+    parameter: int
+    bytes: int
+    bpp: float
+    psnr_rgb: float
+    ms_ssim_rgb: float
+    encoding_time: float
+    decoding_time: float
+
+
+def list_images(folder: Path) -> list[Path]:
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"no images in {folder}")
+    return files
+
+
+def load_rgb(path: Path) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def measure(c: Codec, name: str, rgb: np.ndarray, parameter: int) -> Row:
+    t0 = time.perf_counter()
+    data = c.encode(rgb, parameter)
+    t1 = time.perf_counter()
+    out = c.decode(data)
+    t2 = time.perf_counter()
+    if out.shape != rgb.shape:
+        raise RuntimeError(f"{c.key} decoded {out.shape} for an image of {rgb.shape}")
+    h, w = rgb.shape[:2]
+    return Row(c.key, name, parameter, len(data), bpp(len(data), w, h), psnr(rgb, out), ms_ssim(rgb, out), t1 - t0, t2 - t1)
+
+
+def run(codecs: Iterable[Codec], images: list[Path], progress: bool = True) -> list[Row]:
+    from tqdm import tqdm
+
+    codecs = list(codecs)
+    loaded = [(p.name, load_rgb(p)) for p in images]
+    total = sum(len(c.sweep) for c in codecs) * len(loaded)
+    rows: list[Row] = []
+    with tqdm(total=total, disable=not progress, desc="bench", unit="code") as bar:
+        for c in codecs:
+            for parameter in c.sweep:
+                for name, rgb in loaded:
+                    bar.set_postfix_str(f"{c.key} {parameter} {name}")
+                    rows.append(measure(c, name, rgb, parameter))
+                    bar.update(1)
+    return rows
+
+
+def _mean(values: list[float]) -> float:
+    finite = [v for v in values if not math.isnan(v)]
+    return float(np.mean(finite)) if finite else math.nan
+
+
+def compressai_results(c: Codec, rows: list[Row]) -> dict:
+    """Per-quality means over images, in CompressAI's results format."""
+    results: dict[str, list[float]] = {k: [] for k in ("bpp", "psnr-rgb", "ms-ssim-rgb", "encoding_time", "decoding_time")}
+    for parameter in c.sweep:
+        point = [r for r in rows if r.codec == c.key and r.parameter == parameter]
+        if not point:
+            continue
+        results["bpp"].append(_mean([r.bpp for r in point]))
+        results["psnr-rgb"].append(_mean([r.psnr_rgb for r in point]))
+        results["ms-ssim-rgb"].append(_mean([r.ms_ssim_rgb for r in point]))
+        results["encoding_time"].append(_mean([r.encoding_time for r in point]))
+        results["decoding_time"].append(_mean([r.decoding_time for r in point]))
+    return {"name": c.name, "description": c.description, c.parameter: list(c.sweep), "results": results}
+
+
+def bd_rate(reference: dict, test: dict, method: str = "pchip") -> float:
+    """BD-rate (%) of ``test`` against ``reference`` on PSNR-RGB (negative: fewer bits)."""
+    import bjontegaard
+
+    def curve(r: dict) -> tuple[np.ndarray, np.ndarray]:
+        rate = np.asarray(r["results"]["bpp"], dtype=np.float64)
+        dist = np.asarray(r["results"]["psnr-rgb"], dtype=np.float64)
+        order = np.argsort(rate)
+        return rate[order], dist[order]
+
+    r1, d1 = curve(reference)
+    r2, d2 = curve(test)
+    if overlap(reference, test) <= 0:
+        return math.nan  # no common quality range
+    return float(bjontegaard.bd_rate(r1, d1, r2, d2, method=method, require_matching_points=False, min_overlap=0))
+
+
+def overlap(reference: dict, test: dict) -> float:
+    """The common PSNR interval as a fraction of the union of both ranges (ANCHORS.md's "ov")."""
+    d1, d2 = reference["results"]["psnr-rgb"], test["results"]["psnr-rgb"]
+    common = min(max(d1), max(d2)) - max(min(d1), min(d2))
+    union = max(max(d1), max(d2)) - min(min(d1), min(d2))
+    return max(0.0, common) / union if union > 0 else 0.0
+
+
+def write_outputs(out: Path, codecs: list[Codec], rows: list[Row], reference: str, published: list[dict]) -> dict:
+    """Write per-codec JSON, rows.csv, rd.png/rd.svg; return the summary (BD-rates included)."""
+    out.mkdir(parents=True, exist_ok=True)
+    results = {c.key: compressai_results(c, rows) for c in codecs}
+    for key, r in results.items():
+        (out / f"{key}.json").write_text(json.dumps(r, indent=1))
+    with open(out / "rows.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(list(Row.__dataclass_fields__))
+        for r in rows:
+            writer.writerow(list(vars(r).values()))
+    summary: dict = {"reference": reference, "codecs": {}}
+    for key, r in results.items():
+        entry = {"name": r["name"], "points": len(r["results"]["bpp"])}
+        if reference in results and key != reference:
+            entry[f"bd_rate_vs_{reference}"] = bd_rate(results[reference], r)
+            entry["overlap"] = overlap(results[reference], r)
+        summary["codecs"][key] = entry
+    plot(out, list(results.values()), published)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def plot(out: Path, results: list[dict], published: list[dict]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5))
+    for r in results + published:
+        label = r["name"]
+        style = "--" if r in published else "-"
+        res = r["results"]
+        ax1.plot(res["bpp"], res["psnr-rgb"], style, marker="o", ms=3, label=label)
+        if "ms-ssim-rgb" in res:
+            db = [-10 * math.log10(max(1e-12, 1 - v)) for v in res["ms-ssim-rgb"]]
+            ax2.plot(res["bpp"], db, style, marker="o", ms=3, label=label)
+    ax1.set(xlabel="bpp", ylabel="PSNR-RGB (dB)", title="Rate-distortion (PSNR)")
+    ax2.set(xlabel="bpp", ylabel="MS-SSIM (dB)", title="Rate-distortion (MS-SSIM)")
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+        ax.set_xlim(0, 2.5)
+    ax1.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "rd.png", dpi=110)
+    fig.savefig(out / "rd.svg")
+    plt.close(fig)
+
+
+def load_published(path: Path, label: str) -> dict:
+    """A CompressAI results JSON (e.g. its published Kodak curves), labelled as another image set."""
+    r = json.loads(path.read_text())
+    if "results" not in r or "bpp" not in r["results"] or "psnr-rgb" not in r["results"]:
+        raise ValueError(f"{path} is not a CompressAI results file (needs results.bpp and results.psnr-rgb)")
+    return {**r, "name": f"{r.get('name', path.stem)} [{label}]"}

@@ -1,0 +1,3 @@
+from codec.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,235 @@
+"""The public encode/decode API. Data flows one way: pixels -> network -> entropy -> bitstream."""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from bitstream.container import DEFAULT_MAX_PIXELS, Header, IrrFile, max_stream_bytes, pack, unpack
+from bitstream.errors import ChecksumError, InputError, WeightsMismatchError
+from codec import models
+from codec.network import LR_CHANNELS
+from codec.pixels import ImageLike, Pixels, load, to_pil
+from entropy import coder
+
+DEFAULT_QUALITY = 75
+DEFAULT_SCALE = 2
+DEFAULT_TEMPERATURE = 0.0
+LOSSLESS_QUALITY = 100
+
+
+def quality_to_step(quality: int) -> float:
+    """LR quantiser step for a quality in 1..100: doubles every 12.5 points; 100 is lossless."""
+    if not 1 <= quality <= 100:
+        raise InputError(f"quality must be in 1..100, got {quality}")
+    return 2.0 ** ((100 - quality) / 12.5)
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    quality: int = DEFAULT_QUALITY
+    scale: int = DEFAULT_SCALE
+    temperature: float = DEFAULT_TEMPERATURE
+    seed: int = 0
+
+
+def _resolve_device(device: str | torch.device) -> torch.device:
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise InputError(f"device must be auto, cpu or cuda, got {device!r}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError("device cuda was asked for, but no CUDA device is available")
+    return torch.device(device)
+
+
+def _pad_to_multiple(rgb: np.ndarray, scale: int) -> np.ndarray:
+    """Edge-replicate the bottom and right so both sides are multiples of ``scale`` (cropped on decode)."""
+    h, w = rgb.shape[:2]
+    pad_h, pad_w = -h % scale, -w % scale
+    if pad_h or pad_w:
+        rgb = np.pad(rgb, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
+    return rgb
+
+
+@torch.no_grad()
+def _downscale(rgb: np.ndarray, scale: int) -> np.ndarray:
+    """INN forward pass: (H, W, 3) uint8 -> the 8-bit LR (ceil(H/s), ceil(W/s), 3)."""
+    net, _ = models.load_model(models.DEFAULT_MODEL[scale], models.latest_revision(models.DEFAULT_MODEL[scale]))
+    x = torch.from_numpy(np.array(_pad_to_multiple(rgb, scale))).permute(2, 0, 1)[None].float() / 255
+    lr = net(x)[0, :LR_CHANNELS]
+    return torch.round(lr.clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def encode(image: ImageLike, *, quality: int = DEFAULT_QUALITY, scale: int = DEFAULT_SCALE,
+           lossless: bool = False, temperature: float = DEFAULT_TEMPERATURE, seed: int = 0,
+           max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
+    """Encode an image (path, PIL image or (H, W[, C]) uint8 array) to ``.irr`` bytes.
+
+    Args:
+        quality: 1..100, higher is better; 100 (or ``lossless=True``) stores the LR losslessly.
+        scale: 2 or 4, the rescaling factor of the stored LR.
+        temperature: default latent temperature written to the header (decoders may override).
+        seed: seed of the latent draw, written to the header so every decode is reproducible.
+    """
+    if scale not in (2, 4):
+        raise InputError(f"scale must be 2 or 4, got {scale}")
+    if lossless:
+        quality = LOSSLESS_QUALITY
+    step = quality_to_step(quality)
+    if not 0 <= temperature <= 65.535 or not math.isfinite(temperature):
+        raise InputError(f"temperature must be in 0..65, got {temperature}")
+    if not 0 <= seed < 2**32:
+        raise InputError(f"seed must be in 0..2^32-1, got {seed}")
+    pixels = load(image, max_pixels)
+    return encode_pixels(pixels, EncodeSettings(quality, scale, temperature, seed), step)
+
+
+def encode_pixels(pixels: Pixels, settings: EncodeSettings, step: float) -> bytes:
+    a = pixels.array
+    h, w, channels = a.shape
+    rgb = np.repeat(a, 3, axis=2) if channels == 1 else a[..., :3]
+    lr = _downscale(rgb, settings.scale)
+    if channels == 1:  # a gray image's LR stays gray: one plane, replicated again on decode
+        lr = np.round(lr.astype(np.float64).mean(axis=2, keepdims=True)).astype(np.uint8)
+    lr_step = min(65535, int(round(step * 256)))
+    model_name = models.DEFAULT_MODEL[settings.scale]
+    revision = models.latest_revision(model_name)
+    _, weights_hash = models.load_model(model_name, revision)
+    tables, tables_hash = models.load_tables(models.DEFAULT_ENTROPY_MODEL)
+    layout = coder.ImageLayout(lr.shape[0], lr.shape[1], lr.shape[2], lr_step / 256)
+    lr_stream, lr_decoded = coder.encode(lr, layout, tables)
+    alpha_stream, alpha_crc = None, 0
+    if channels == 4:
+        alpha = np.ascontiguousarray(a[..., 3:])
+        alpha_stream, _ = coder.encode(alpha, coder.ImageLayout(h, w, 1, 1.0), tables)
+        alpha_crc = zlib.crc32(alpha.tobytes())
+    header = Header(
+        width=w, height=h, channels=channels, scale=settings.scale, quality=settings.quality,
+        lr_step=lr_step, model_name=model_name, model_revision=revision, weights_sha256=weights_hash,
+        temperature_milli=int(round(settings.temperature * 1000)), seed=settings.seed,
+        entropy_model=models.DEFAULT_ENTROPY_MODEL, tables_sha256=tables_hash,
+        lr_crc32=zlib.crc32(lr_decoded.tobytes()), alpha_crc32=alpha_crc,
+    )
+    return pack(IrrFile(header, lr_stream, alpha_stream, pixels.icc_profile, pixels.exif))
+
+
+@dataclass
+class Decoded:
+    """A decoded image: (H, W, C) uint8 pixels and the metadata the file carried."""
+
+    array: np.ndarray
+    icc_profile: bytes | None
+    exif: bytes | None
+    header: Header
+
+
+def _entropy_decode(stream: bytes, layout: coder.ImageLayout, expected_crc: int, what: str,
+                    tables_id: str, tables_hash: bytes) -> np.ndarray:
+    tables, digest = models.load_tables(tables_id)
+    if digest != tables_hash:
+        raise WeightsMismatchError(f"entropy tables {tables_id} installed here differ from the encoder's")
+    pixels = coder.decode(stream, layout, tables, max_stream_bytes(layout.n_symbols))
+    if zlib.crc32(pixels.tobytes()) != expected_crc:
+        raise ChecksumError(f"decoded {what} does not match its checksum: the file is corrupt")
+    return pixels
+
+
+def decode_file(data: bytes, *, device: str | torch.device = "auto", temperature: float | None = None,
+                seed: int | None = None, thumbnail: bool = False,
+                max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
+    """Decode ``.irr`` bytes; see :func:`decode`."""
+    f = unpack(data, max_pixels=max_pixels)
+    h = f.header
+    net = models.check_weights(h.model_name, h.model_revision, h.weights_sha256)
+    lr_h, lr_w = h.lr_size
+    lr_layout = coder.ImageLayout(lr_h, lr_w, 1 if h.channels == 1 else 3, h.lr_step / 256)
+    lr = _entropy_decode(f.lr_stream, lr_layout, h.lr_crc32, "LR image", h.entropy_model, h.tables_sha256)
+    alpha = None
+    if f.alpha_stream is not None:
+        alpha_layout = coder.ImageLayout(h.height, h.width, 1, 1.0)
+        alpha = _entropy_decode(f.alpha_stream, alpha_layout, h.alpha_crc32, "alpha plane",
+                                h.entropy_model, h.tables_sha256)
+    if thumbnail:
+        out = lr
+        if alpha is not None:
+            small = alpha[: lr_h * h.scale : h.scale, : lr_w * h.scale : h.scale]
+            out = np.concatenate([lr, small], axis=2)
+        return Decoded(out, f.icc_profile, f.exif, h)
+    t = h.temperature_milli / 1000 if temperature is None else temperature
+    if not 0 <= t <= 65.535 or not math.isfinite(t):
+        raise InputError(f"temperature must be in 0..65, got {t}")
+    rgb = _upscale(net, lr, t, h.seed if seed is None else seed, _resolve_device(device))[: h.height, : h.width]
+    if h.channels == 1:
+        rgb = np.round(rgb.astype(np.float64).mean(axis=2, keepdims=True)).astype(np.uint8)
+    out = rgb if alpha is None else np.concatenate([rgb, alpha], axis=2)
+    return Decoded(np.ascontiguousarray(out), f.icc_profile, f.exif, h)
+
+
+@torch.no_grad()
+def _upscale(net: torch.nn.Module, lr: np.ndarray, temperature: float, seed: int, device: torch.device) -> np.ndarray:
+    if lr.shape[2] == 1:
+        lr = np.repeat(lr, 3, axis=2)
+    x = torch.from_numpy(lr).permute(2, 0, 1)[None].float().to(device) / 255
+    generator = torch.Generator().manual_seed(seed)
+    y = models.to_device(net, device).upscale(x, temperature, generator)
+    return torch.round(y[0].clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+
+
+def decode(data: bytes, *, device: str | torch.device = "auto", temperature: float | None = None,
+           seed: int | None = None, thumbnail: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS):
+    """Decode ``.irr`` bytes to a PIL image (mode L, RGB or RGBA; ICC and EXIF in ``info``).
+
+    Args:
+        device: "auto" (CUDA when present), "cpu" or "cuda".
+        temperature: latent temperature (0 = the mean of z); None uses the file's default.
+        seed: seed of the latent draw; None uses the file's.
+        thumbnail: return the stored LR image without running the network.
+        max_pixels: refuse files declaring more pixels than this (decompression-bomb guard).
+    """
+    d = decode_file(data, device=device, temperature=temperature, seed=seed, thumbnail=thumbnail,
+                    max_pixels=max_pixels)
+    im = to_pil(d.array)
+    if d.icc_profile is not None:
+        im.info["icc_profile"] = d.icc_profile
+    if d.exif is not None:
+        im.info["exif"] = d.exif
+    return im
+
+
+def decode_array(data: bytes, **kwargs) -> np.ndarray:
+    """Like :func:`decode`, returning an (H, W, C) uint8 array."""
+    return decode_file(data, **kwargs).array
+
+
+def decode_tensor(data: bytes, **kwargs) -> torch.Tensor:
+    """Like :func:`decode`, returning a (C, H, W) float32 tensor in [0, 1]."""
+    return torch.from_numpy(decode_array(data, **kwargs)).permute(2, 0, 1).float() / 255
+
+
+def info(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict:
+    """The header and chunk sizes of a file, as a JSON-ready dict (validates the whole container)."""
+    f = unpack(data, max_pixels=max_pixels)
+    h = f.header
+    return {
+        "container_version": f"1.{f.minor}",
+        "width": h.width, "height": h.height, "channels": h.channels, "bit_depth": h.bit_depth,
+        "scale": h.scale, "quality": h.quality, "lossless_lr": h.lossless_lr, "lr_step": h.lr_step / 256,
+        "lr_width": h.lr_size[1], "lr_height": h.lr_size[0],
+        "model": h.model_name, "model_revision": h.model_revision, "weights_sha256": h.weights_sha256.hex(),
+        "temperature": h.temperature_milli / 1000, "seed": h.seed,
+        "entropy_model": h.entropy_model, "tables_sha256": h.tables_sha256.hex(),
+        "bytes": len(data), "bpp": 8 * len(data) / (h.width * h.height),
+        "lr_stream_bytes": len(f.lr_stream),
+        "alpha_stream_bytes": len(f.alpha_stream) if f.alpha_stream is not None else 0,
+        "icc_profile_bytes": len(f.icc_profile) if f.icc_profile is not None else 0,
+        "exif_bytes": len(f.exif) if f.exif is not None else 0,
+        "unknown_chunks": [k.decode() for k, _ in f.unknown_chunks],
+    }

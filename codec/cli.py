@@ -1,0 +1,288 @@
+"""The ``irr`` command line: encode, decode, info, train, fit-tables, bench.
+
+Exit status: 0 success; 1 bad input, corrupt file or failed operation (one ``irr: error:`` line on
+stderr, no traceback unless ``-v``); 2 usage error. Outputs are written atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from bitstream.errors import IrrError
+
+OUTPUT_FORMATS = {".png": "PNG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP",
+                  ".jpg": "JPEG", ".jpeg": "JPEG", ".ppm": "PPM", ".pgm": "PPM", ".pnm": "PPM"}
+
+
+class UsageError(Exception):
+    """Bad command-line usage (exit 2)."""
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename; ``-`` is stdout."""
+    if path == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".irr-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_input(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise IrrError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise IrrError(f"is a directory: {path}") from None
+    except OSError as e:
+        raise IrrError(f"cannot read {path}: {e.strerror}") from None
+
+
+def _quality(text: str) -> int:
+    try:
+        q = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 1 <= q <= 100:
+        raise argparse.ArgumentTypeError(f"must be in 1..100, got {q}")
+    return q
+
+
+def _temperature(text: str) -> float:
+    try:
+        t = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= t <= 65:
+        raise argparse.ArgumentTypeError(f"must be in 0..65, got {t}")
+    return t
+
+
+def _seed(text: str) -> int:
+    try:
+        s = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= s < 2**32:
+        raise argparse.ArgumentTypeError(f"must be in 0..4294967295, got {s}")
+    return s
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from codec.api import DEFAULT_QUALITY, DEFAULT_SCALE
+
+    p = argparse.ArgumentParser(prog="irr", description="irr: learned image codec built on an invertible rescaler.")
+    p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    e = sub.add_parser("encode", help="encode an image to .irr", description="Encode any image Pillow reads to .irr.")
+    e.add_argument("input", help="input image ('-' for stdin)")
+    e.add_argument("-o", "--output", required=True, help="output .irr ('-' for stdout)")
+    e.add_argument("-q", "--quality", type=_quality, default=DEFAULT_QUALITY,
+                   help=f"1..100, higher is better; 100 stores the LR losslessly (default {DEFAULT_QUALITY})")
+    e.add_argument("--scale", type=int, choices=(2, 4), default=DEFAULT_SCALE,
+                   help=f"rescaling factor of the stored LR (default {DEFAULT_SCALE})")
+    e.add_argument("--lossless", action="store_true", help="store the 8-bit LR losslessly (same as -q 100)")
+    e.add_argument("--temperature", type=_temperature, default=0.0,
+                   help="default latent temperature written to the file, 0..65 (default 0: the mean of z)")
+    e.add_argument("--seed", type=_seed, default=0, help="seed of the latent draw written to the file (default 0)")
+
+    d = sub.add_parser("decode", help="decode .irr to an image", description="Decode .irr to PNG, TIFF, BMP, WebP, JPEG or PPM (by extension).")
+    d.add_argument("input", help="input .irr ('-' for stdin)")
+    d.add_argument("-o", "--output", required=True, help="output image; format from the extension ('-' writes PNG to stdout)")
+    d.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where the network runs (default auto)")
+    d.add_argument("--temperature", type=_temperature, default=None, help="latent temperature, 0..65 (default: the file's)")
+    d.add_argument("--seed", type=_seed, default=None, help="seed of the latent draw (default: the file's)")
+    d.add_argument("--thumbnail", action="store_true", help="write the stored low-resolution image, no network")
+    d.add_argument("--compare", metavar="ORIGINAL", help="print PSNR-RGB against this original image")
+
+    i = sub.add_parser("info", help="show a file's header", description="Validate an .irr file and show its header.")
+    i.add_argument("input", help="input .irr ('-' for stdin)")
+    i.add_argument("--json", action="store_true", help="print JSON")
+
+    t = sub.add_parser("train", help="train the invertible rescaler", description="Train (or resume) a rescaler; see README 'Training'.")
+    t.add_argument("--data", required=True, help="folder of training images")
+    t.add_argument("--out", required=True, help="run folder: checkpoint, metrics.jsonl, loss.png, weights.safetensors")
+    t.add_argument("--scale", type=int, choices=(2, 4), default=2)
+    t.add_argument("--iterations", type=int, default=8000, help="total iterations (resume continues to this)")
+    t.add_argument("--batch", type=int, default=16)
+    t.add_argument("--patch", type=int, default=64)
+    t.add_argument("--lr", type=float, default=5e-4, help="peak learning rate (cosine decay)")
+    t.add_argument("--threads", type=int, default=0, help="CPU threads (0: PyTorch's default)")
+    t.add_argument("--device", default="cpu", help="cpu or cuda")
+    t.add_argument("--seed", type=int, default=0)
+
+    f = sub.add_parser("fit-tables", help="fit the entropy model's context map", description="Fit the entropy tables on training images with the shipped networks.")
+    f.add_argument("--data", required=True, help="folder of training images")
+    f.add_argument("-o", "--output", required=True, help="output tables file (.npz)")
+    f.add_argument("--max-images", type=int, default=0, help="use only the first N images (0: all)")
+    b = sub.add_parser("bench", help="rate-distortion benchmark", description="Sweep codecs over a folder of images; write CompressAI-format JSON, CSV, plots and BD-rates.")
+    b.add_argument("--images", required=True, help="folder of test images")
+    b.add_argument("--codecs", default="irr,jpeg,jpeg444,hevc444,webp,avif",
+                   help="comma-separated: irr, irr4, jpeg, jpeg444, hevc444, webp, avif, avif444, bpg (if on PATH)")
+    b.add_argument("--out", default="bench-out", help="output folder (default bench-out)")
+    b.add_argument("--reference", default="hevc444", help="codec key the BD-rates are computed against (default hevc444)")
+    b.add_argument("--published", action="append", default=[], metavar="JSON[:LABEL]",
+                   help="a CompressAI results JSON drawn beside ours, labelled as another image set")
+    b.add_argument("--json", action="store_true", help="print the summary as JSON")
+    return p
+
+
+def _encode(args: argparse.Namespace) -> None:
+    import io
+
+    from codec.api import encode
+
+    source = io.BytesIO(read_input(args.input)) if args.input == "-" else args.input
+    data = encode(source, quality=args.quality, scale=args.scale, lossless=args.lossless,
+                  temperature=args.temperature, seed=args.seed)
+    write_atomic(args.output, data)
+    from codec.api import info
+
+    meta = info(data)
+    print(f"{args.output}: {meta['width']}x{meta['height']}, {len(data)} bytes, {meta['bpp']:.4f} bpp "
+          f"(x{meta['scale']}, quality {meta['quality']})", file=sys.stderr)
+
+
+def _decode(args: argparse.Namespace) -> None:
+    import io
+
+    from codec.api import decode
+
+    suffix = Path(args.output).suffix.lower()
+    fmt = "PNG" if args.output == "-" else OUTPUT_FORMATS.get(suffix)
+    if fmt is None:
+        raise UsageError(f"cannot tell the output format from {args.output!r}; use one of {', '.join(OUTPUT_FORMATS)}")
+    data = read_input(args.input)
+    im = decode(data, device=args.device, temperature=args.temperature, seed=args.seed, thumbnail=args.thumbnail)
+    if fmt == "JPEG" and im.mode == "RGBA":
+        raise IrrError("JPEG cannot hold alpha; write PNG, TIFF or WebP")
+    buf = io.BytesIO()
+    extra = {k: im.info[k] for k in ("icc_profile", "exif") if k in im.info and fmt in ("PNG", "TIFF", "WEBP", "JPEG")}
+    im.save(buf, fmt, **extra)
+    write_atomic(args.output, buf.getvalue())
+    message = f"{args.output}: {im.width}x{im.height} {im.mode}"
+    if args.compare:
+        from codec.pixels import load
+        from bench.metrics import psnr
+
+        reference = load(args.compare, max_pixels=1 << 31).array
+        if reference.shape[:2] != (im.height, im.width):
+            raise IrrError(f"--compare image is {reference.shape[1]}x{reference.shape[0]}, decoded is {im.width}x{im.height}")
+        import numpy as np
+
+        decoded = np.asarray(im)
+        decoded = decoded[..., None] if decoded.ndim == 2 else decoded
+        n = min(reference.shape[2], decoded.shape[2], 3)
+        message += f", PSNR-RGB {psnr(reference[..., :n], decoded[..., :n]):.2f} dB vs {args.compare}"
+    print(message, file=sys.stderr)
+
+
+def _info(args: argparse.Namespace) -> None:
+    from codec.api import info
+
+    meta = info(read_input(args.input))
+    if args.json:
+        print(json.dumps(meta, indent=2))
+    else:
+        for k, v in meta.items():
+            print(f"{k:>20}: {v}")
+
+
+def _train(args: argparse.Namespace) -> None:
+    from codec.train import TrainConfig, train
+
+    cfg = TrainConfig(data=args.data, out=args.out, scale=args.scale, name=f"irr-x{args.scale}",
+                      iterations=args.iterations, batch=args.batch, patch=args.patch, lr=args.lr,
+                      threads=args.threads, device=args.device, seed=args.seed)
+    metrics = train(cfg)
+    print(json.dumps(metrics))
+
+
+def _fit_tables(args: argparse.Namespace) -> None:
+    from codec.fit_entropy import fit
+
+    tables = fit(Path(args.data), args.max_images)
+    write_atomic(args.output, tables.to_bytes())
+    print(f"{args.output}: {len(tables.context_map)} contexts", file=sys.stderr)
+
+
+def _bench(args: argparse.Namespace) -> None:
+    from bench.codecs import available
+    from bench.rd import list_images, load_published, run, write_outputs
+
+    codecs = available()
+    keys = [k.strip() for k in args.codecs.split(",") if k.strip()]
+    unknown = [k for k in keys if k not in codecs]
+    if unknown:
+        raise UsageError(f"unknown codec(s) {', '.join(unknown)}; available: {', '.join(codecs)}")
+    folder = Path(args.images)
+    if not folder.is_dir():
+        raise IrrError(f"not a folder: {folder}")
+    published = []
+    for spec in args.published:
+        path, _, label = spec.partition(":")
+        try:
+            published.append(load_published(Path(path), label or "other image set"))
+        except (OSError, ValueError) as e:
+            raise IrrError(f"cannot use --published {path}: {e}") from None
+    rows = run([codecs[k] for k in keys], list_images(folder))
+    summary = write_outputs(Path(args.out), [codecs[k] for k in keys], rows, args.reference, published)
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        for key, entry in summary["codecs"].items():
+            bd = entry.get(f"bd_rate_vs_{args.reference}")
+            extra = f"  BD-rate vs {args.reference}: {bd:+.1f}% (overlap {entry['overlap']:.2f})" if bd is not None else ""
+            print(f"{entry['name']:<40}{extra}")
+        print(f"wrote {args.out}/ (per-codec JSON, rows.csv, rd.png, rd.svg, summary.json)")
+
+
+COMMANDS = {"encode": _encode, "decode": _decode, "info": _info, "train": _train, "fit-tables": _fit_tables, "bench": _bench}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+    try:
+        COMMANDS[args.command](args)
+    except UsageError as e:
+        print(f"irr: usage error: {e}", file=sys.stderr)
+        return 2
+    except (IrrError, FileNotFoundError) as e:
+        if args.verbose:
+            raise
+        print(f"irr: error: {e}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("irr: error: out of memory (try a smaller image or a larger machine)", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("irr: error: interrupted", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

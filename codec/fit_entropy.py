@@ -1,0 +1,58 @@
+"""Fit the entropy model's context map on training images (``irr fit-tables``).
+
+The LR images are produced by the shipped networks, so the statistics are those the coder meets.
+Fitting counts symbols per context over a sweep of quantiser steps and picks, per context, the
+table of the frozen family that codes them in the fewest bits.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from codec.api import _downscale, quality_to_step
+from codec.train import list_images, load_rgb
+from entropy import coder
+from entropy.tables import EntropyTables, build_family, fit_context_map
+
+FIT_QUALITIES = (100, 95, 90, 85, 80, 70, 60, 50, 40, 30, 20, 10)
+FIT_SCALES = (2, 4)
+
+
+def histograms_for(images: list[np.ndarray]) -> list[dict[int, int]]:
+    counts: list[dict[int, int]] = [defaultdict(int) for _ in range(coder.N_CONTEXTS)]
+    for rgb in images:
+        for scale in FIT_SCALES:
+            lr = _downscale(rgb, scale)
+            for quality in FIT_QUALITIES:
+                layout = coder.ImageLayout(lr.shape[0], lr.shape[1], 3, round(quality_to_step(quality) * 256) / 256)
+                for ctx, values in coder.collect_statistics(lr, layout):
+                    keys, n = np.unique(ctx.astype(np.int64) * 65536 + (values.astype(np.int64) + 32768), return_counts=True)
+                    for key, c in zip(keys.tolist(), n.tolist()):
+                        counts[key >> 16][(key & 0xFFFF) - 32768] += c
+    return [dict(c) for c in counts]
+
+
+def fill_unseen(tables: EntropyTables, seen: np.ndarray) -> EntropyTables:
+    """Contexts never met in training take the table of the nearest fitted bin of their class."""
+    cmap = tables.context_map.reshape(-1, coder.N_BINS).copy()
+    seen = seen.reshape(-1, coder.N_BINS)
+    for row in range(cmap.shape[0]):
+        fitted = np.flatnonzero(seen[row])
+        if fitted.size == 0:
+            continue
+        for b in np.flatnonzero(~seen[row]):
+            cmap[row, b] = cmap[row, fitted[np.argmin(np.abs(fitted - b))]]
+    return EntropyTables(tables.cdfs, tables.lengths, tables.offsets, cmap.ravel())
+
+
+def fit(data: Path, max_images: int = 0) -> EntropyTables:
+    files = list_images(data)
+    if max_images:
+        files = files[:max_images]
+    images = [load_rgb(f).permute(1, 2, 0).numpy() for f in files]
+    hists = histograms_for(images)
+    fitted = fit_context_map(build_family(coder.N_CONTEXTS), hists)
+    return fill_unseen(fitted, np.array([bool(h) for h in hists]))

@@ -1,0 +1,123 @@
+"""Shipped networks: a registry of stable model names and revisions, loaded from safetensors.
+
+The registry is append-only. A model name never changes meaning; new weights get a new revision
+and the old revision's file stays, so every ``.irr`` file ever written keeps decoding. The
+SHA-256 of the weights file goes into each header and is checked before decoding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import torch
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
+
+from bitstream.errors import WeightsMismatchError
+from codec.network import InvertibleRescaler, NetworkConfig
+from entropy.tables import EntropyTables
+
+# name -> {revision: file name in codec/weights}. Append only.
+REGISTRY: dict[str, dict[int, str]] = {
+    "irr-x2": {1: "irr-x2-r1.safetensors"},
+    "irr-x4": {1: "irr-x4-r1.safetensors"},
+}
+DEFAULT_MODEL = {2: "irr-x2", 4: "irr-x4"}
+
+
+def latest_revision(name: str) -> int:
+    return max(_revisions(name))
+
+
+def _revisions(name: str) -> dict[int, str]:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise WeightsMismatchError(
+            f"unknown model {name!r}; this irr knows {', '.join(sorted(REGISTRY))}"
+        ) from None
+
+
+def weights_path(name: str, revision: int) -> Path:
+    files = _revisions(name)
+    if revision not in files:
+        raise WeightsMismatchError(
+            f"model {name} revision {revision} is not installed (this irr has revisions "
+            f"{', '.join(map(str, sorted(files)))}); upgrade irr to decode this file"
+        )
+    return Path(str(resources.files("codec") / "weights" / files[revision]))
+
+
+def serialize(net: InvertibleRescaler, name: str, revision: int) -> bytes:
+    """The bytes of a weights file: tensors plus the config and identity as safetensors metadata."""
+    metadata = {
+        "name": name,
+        "revision": str(revision),
+        "config": json.dumps(asdict(net.config), sort_keys=True),
+    }
+    tensors = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    return save_safetensors(tensors, metadata=metadata)
+
+
+def deserialize(data: bytes) -> InvertibleRescaler:
+    """Build a network from weights-file bytes (safetensors: no pickle, no code runs)."""
+    header_len = int.from_bytes(data[:8], "little")
+    metadata = json.loads(data[8 : 8 + header_len]).get("__metadata__", {})
+    net = InvertibleRescaler(NetworkConfig(**json.loads(metadata["config"])))
+    net.load_state_dict(load_safetensors(data))
+    return net.eval()
+
+
+@lru_cache(maxsize=8)
+def load_model(name: str, revision: int) -> tuple[InvertibleRescaler, bytes]:
+    """The network and the SHA-256 of its weights file; cached, so call sites share one copy."""
+    data = weights_path(name, revision).read_bytes()
+    net = deserialize(data)
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net, hashlib.sha256(data).digest()
+
+
+def check_weights(name: str, revision: int, expected_hash: bytes) -> InvertibleRescaler:
+    """Load the weights a file was encoded with, refusing any other weights."""
+    net, digest = load_model(name, revision)
+    if digest != expected_hash:
+        raise WeightsMismatchError(
+            f"this file was encoded with {name} r{revision} weights {expected_hash.hex()[:16]}..., "
+            f"but the installed weights hash to {digest.hex()[:16]}...; decoding with other weights "
+            "would give a wrong image"
+        )
+    return net
+
+
+def to_device(net: InvertibleRescaler, device: torch.device) -> InvertibleRescaler:
+    """The network on ``device`` (a copy when it is not the CPU, so the cached CPU copy stays)."""
+    if device.type == "cpu":
+        return net
+    return _device_copy(net, str(device))
+
+
+@lru_cache(maxsize=4)
+def _device_copy(net: InvertibleRescaler, device: str) -> InvertibleRescaler:
+    import copy
+
+    return copy.deepcopy(net).to(device)
+
+
+# Entropy-model id -> tables file in codec/weights. Append only; the id is written in every header.
+ENTROPY_MODELS: dict[str, str] = {"w53-laplace-1": "w53-laplace-1.npz"}
+DEFAULT_ENTROPY_MODEL = "w53-laplace-1"
+
+
+@lru_cache(maxsize=4)
+def load_tables(model_id: str) -> tuple[EntropyTables, bytes]:
+    """Entropy tables by id, and the SHA-256 of their file."""
+    if model_id not in ENTROPY_MODELS:
+        raise WeightsMismatchError(f"unknown entropy model {model_id!r}; this irr knows {', '.join(ENTROPY_MODELS)}")
+    data = (resources.files("codec") / "weights" / ENTROPY_MODELS[model_id]).read_bytes()
+    return EntropyTables.from_bytes(data), hashlib.sha256(data).digest()

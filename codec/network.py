@@ -1,0 +1,176 @@
+"""The invertible rescaler: Haar wavelet split followed by affine coupling blocks (IRN-style).
+
+Forward: image ``x`` (B, 3, H, W) in [0, 1] -> ``y`` (B, 3*4**k, H/2**k, W/2**k) for scale 2**k.
+The first 3 channels of ``y`` are the low-resolution image; the rest are the latent ``z`` that
+training pushes towards N(0, I) and that is never stored. ``inverse`` is the exact algebraic
+inverse of ``forward`` (float precision), so decoding is the same network run backwards.
+
+The coupling outputs are zero-initialised: an untrained network is exactly the Haar transform,
+whose low-pass band is the 2x2 box-filtered image (a valid thumbnail) - training starts there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+LR_CHANNELS = 3
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Shape of an :class:`InvertibleRescaler`; stored beside the weights, part of their identity."""
+
+    scale: int = 2
+    blocks_per_stage: int = 4
+    hidden: int = 32
+    clamp: float = 1.0
+    # Fixed gain between the Haar high-pass bands (std ~0.02 on photos) and z, so that a z drawn
+    # from N(0, I) starts out at the scale of real detail rather than 50x too strong.
+    z_gain: float = 16.0
+
+    def __post_init__(self) -> None:
+        if self.scale not in (2, 4):
+            raise ValueError(f"scale must be 2 or 4, got {self.scale}")
+
+    @property
+    def stages(self) -> int:
+        return 1 if self.scale == 2 else 2
+
+
+def haar_split(x: Tensor) -> Tensor:
+    """(B, C, H, W) -> (B, 4C, H/2, W/2): [low-pass of every channel, then 3 high-pass bands of each].
+
+    The low-pass band is the mean of each 2x2 block, so it stays in the image's value range.
+    """
+    a = x[:, :, 0::2, 0::2]
+    b = x[:, :, 0::2, 1::2]
+    c = x[:, :, 1::2, 0::2]
+    d = x[:, :, 1::2, 1::2]
+    low = (a + b + c + d) / 4
+    horizontal = (a - b + c - d) / 4
+    vertical = (a + b - c - d) / 4
+    diagonal = (a - b - c + d) / 4
+    return torch.cat([low, horizontal, vertical, diagonal], dim=1)
+
+
+def haar_merge(y: Tensor) -> Tensor:
+    """Exact inverse of :func:`haar_split`."""
+    low, horizontal, vertical, diagonal = torch.chunk(y, 4, dim=1)
+    a = low + horizontal + vertical + diagonal
+    b = low - horizontal + vertical - diagonal
+    c = low + horizontal - vertical - diagonal
+    d = low - horizontal - vertical + diagonal
+    n, ch, h, w = low.shape
+    x = y.new_empty(n, ch, 2 * h, 2 * w)
+    x[:, :, 0::2, 0::2] = a
+    x[:, :, 0::2, 1::2] = b
+    x[:, :, 1::2, 0::2] = c
+    x[:, :, 1::2, 1::2] = d
+    return x
+
+
+class Subnet(nn.Module):
+    """Small conv net used inside a coupling; its last layer starts at zero (identity coupling)."""
+
+    def __init__(self, channels_in: int, channels_out: int, hidden: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels_in, hidden, 3, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(hidden, hidden, 3, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(hidden, channels_out, 3, padding=1),
+        )
+        nn.init.zeros_(self.body[-1].weight)
+        nn.init.zeros_(self.body[-1].bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.body(x)
+
+
+class CouplingBlock(nn.Module):
+    """IRN's affine coupling: the LR part is shifted by F(z); z is scaled and shifted by H, G of the LR.
+
+    forward:  y1 = x1 + F(x2);  y2 = x2 * exp(s(y1)) + G(y1),  s = clamp * (2 sigmoid(H(y1)) - 1)
+    inverse:  x2 = (y2 - G(y1)) * exp(-s(y1));  x1 = y1 - F(x2)
+    The sigmoid clamp bounds the log-scale to [-clamp, clamp], which keeps training stable.
+    """
+
+    def __init__(self, channels: int, hidden: int, clamp: float) -> None:
+        super().__init__()
+        self.split = LR_CHANNELS
+        rest = channels - LR_CHANNELS
+        self.clamp = clamp
+        self.f = Subnet(rest, LR_CHANNELS, hidden)
+        self.g = Subnet(LR_CHANNELS, rest, hidden)
+        self.h = Subnet(LR_CHANNELS, rest, hidden)
+
+    def _log_scale(self, y1: Tensor) -> Tensor:
+        return self.clamp * (torch.sigmoid(self.h(y1)) * 2 - 1)
+
+    def forward(self, x: Tensor, rev: bool = False) -> Tensor:
+        x1, x2 = x[:, : self.split], x[:, self.split :]
+        if not rev:
+            y1 = x1 + self.f(x2)
+            y2 = x2 * torch.exp(self._log_scale(y1)) + self.g(y1)
+        else:
+            y1 = x1
+            y2 = (x2 - self.g(y1)) * torch.exp(-self._log_scale(y1))
+            y1 = x1 - self.f(y2)
+        return torch.cat([y1, y2], dim=1)
+
+
+class InvertibleRescaler(nn.Module):
+    """Stages of (Haar split, coupling blocks); x4 stacks two x2 stages on the whole tensor, as IRN."""
+
+    def __init__(self, config: NetworkConfig) -> None:
+        super().__init__()
+        self.config = config
+        stages = []
+        channels = LR_CHANNELS
+        for _ in range(config.stages):
+            channels *= 4
+            stages.append(
+                nn.ModuleList(
+                    CouplingBlock(channels, config.hidden, config.clamp)
+                    for _ in range(config.blocks_per_stage)
+                )
+            )
+        self.stages = nn.ModuleList(stages)
+        self.out_channels = channels
+
+    @property
+    def scale(self) -> int:
+        return self.config.scale
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, 3, H, W) with H, W multiples of the scale -> (B, 3 * scale**2, H/scale, W/scale)."""
+        for blocks in self.stages:
+            x = haar_split(x)
+            for block in blocks:
+                x = block(x)
+        return torch.cat([x[:, :LR_CHANNELS], x[:, LR_CHANNELS:] * self.config.z_gain], dim=1)
+
+    def inverse(self, y: Tensor) -> Tensor:
+        """Exact inverse of :meth:`forward`."""
+        y = torch.cat([y[:, :LR_CHANNELS], y[:, LR_CHANNELS:] / self.config.z_gain], dim=1)
+        for blocks in reversed(self.stages):
+            for block in reversed(blocks):
+                y = block(y, rev=True)
+            y = haar_merge(y)
+        return y
+
+    def upscale(self, lr: Tensor, temperature: float, generator: torch.Generator | None) -> Tensor:
+        """Inverse pass from an LR (B, 3, h, w) and z ~ N(0, temperature^2 I) (z = 0 at temperature 0)."""
+        n, _, h, w = lr.shape
+        z_shape = (n, self.out_channels - LR_CHANNELS, h, w)
+        if temperature > 0:
+            # Drawn on the CPU from a seeded generator so every device decodes the same z.
+            z = torch.randn(z_shape, generator=generator, dtype=torch.float32) * temperature
+            z = z.to(device=lr.device, dtype=lr.dtype)
+        else:
+            z = lr.new_zeros(z_shape)
+        return self.inverse(torch.cat([lr, z], dim=1))

@@ -1,0 +1,117 @@
+"""What users bring, turned into what the codec stores: 8-bit gray, RGB or RGBA pixels plus metadata.
+
+Documented conversions (README, "Input images"):
+- 1-bit, gray and gray+alpha stay gray (with alpha); palette images become RGB or RGBA;
+  CMYK, YCbCr, LAB and HSV become RGB through Pillow.
+- 16- and 32-bit images are reduced to 8 bits (rounded); irr stores 8 bits per sample.
+- EXIF orientation is applied to the pixels and the orientation tag reset, so every decoder
+  shows the photo upright; the ICC profile and the rest of EXIF are carried byte-for-byte.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from bitstream.errors import InputError, LimitError
+
+ImageLike = Image.Image | np.ndarray | str | Path | io.IOBase
+
+
+@dataclass
+class Pixels:
+    """An (H, W, C) uint8 array with C in {1, 3, 4}, and the metadata to carry along."""
+
+    array: np.ndarray
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+
+
+def load(image: ImageLike, max_pixels: int) -> Pixels:
+    """Normalise a path, a PIL image or an (H, W[, C]) uint8 array; raises ``InputError``."""
+    if isinstance(image, np.ndarray):
+        return Pixels(_from_array(image, max_pixels))
+    if isinstance(image, (str, Path, io.IOBase)):
+        try:
+            with Image.open(image) as im:
+                _check_size(im.size, max_pixels)
+                im.load()
+                return _from_pil(im, max_pixels)
+        except FileNotFoundError:
+            raise InputError(f"no such file: {image}") from None
+        except Image.DecompressionBombError as e:
+            raise LimitError(str(e)) from None
+        except IsADirectoryError:
+            raise InputError(f"is a directory: {image}") from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+            name = image if isinstance(image, (str, Path)) else "from stream"
+            raise InputError(f"cannot read image {name}: {e}") from None
+    if isinstance(image, Image.Image):
+        _check_size(image.size, max_pixels)
+        return _from_pil(image, max_pixels)
+    raise InputError(f"cannot encode a {type(image).__name__}; pass a path, a PIL image or a uint8 array")
+
+
+def _check_size(size: tuple[int, int], max_pixels: int) -> None:
+    w, h = size
+    if w < 1 or h < 1:
+        raise InputError(f"image has no pixels ({w}x{h})")
+    if w * h > max_pixels:
+        raise LimitError(f"image of {w}x{h} = {w * h} pixels exceeds the limit of {max_pixels}")
+
+
+def _from_array(a: np.ndarray, max_pixels: int) -> np.ndarray:
+    if a.ndim == 2:
+        a = a[..., None]
+    if a.ndim != 3 or a.shape[2] not in (1, 3, 4):
+        raise InputError(f"array of shape {a.shape} is not (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)")
+    if a.dtype != np.uint8:
+        raise InputError(f"array dtype must be uint8, got {a.dtype}")
+    _check_size((a.shape[1], a.shape[0]), max_pixels)
+    return np.ascontiguousarray(a)
+
+
+def _from_pil(im: Image.Image, max_pixels: int) -> Pixels:
+    icc = im.info.get("icc_profile")
+    exif = im.getexif()
+    if exif.get(0x0112, 1) != 1:
+        im = ImageOps.exif_transpose(im)
+        exif[0x0112] = 1
+    exif_bytes = exif.tobytes() if len(exif) else None
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(im, dtype=np.float64)
+        scale = 65535.0 if mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
+        a = np.clip(np.round(arr * 255.0 / scale), 0, 255).astype(np.uint8)
+        return Pixels(_from_array(a, max_pixels), icc, exif_bytes)
+    if mode == "F":
+        a = np.clip(np.round(np.asarray(im, dtype=np.float64)), 0, 255).astype(np.uint8)
+        return Pixels(_from_array(a, max_pixels), icc, exif_bytes)
+    if mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif mode == "PA":
+        im = im.convert("RGBA")
+    elif mode == "1":
+        im = im.convert("L")
+    elif mode in ("RGBa", "La"):
+        im = im.convert("RGBA" if mode == "RGBa" else "LA")
+    elif mode not in ("L", "LA", "RGB", "RGBA"):
+        im = im.convert("RGB")
+    if im.mode == "LA":
+        gray = np.asarray(im.getchannel("L"))
+        alpha = np.asarray(im.getchannel("A"))
+        a = np.stack([gray, gray, gray, alpha], axis=-1)
+    else:
+        a = np.asarray(im)
+    return Pixels(_from_array(a, max_pixels), icc, exif_bytes)
+
+
+def to_pil(array: np.ndarray) -> Image.Image:
+    """(H, W, C) uint8 -> PIL image of mode L, RGB or RGBA."""
+    if array.shape[2] == 1:
+        return Image.fromarray(array[..., 0], "L")
+    return Image.fromarray(array, "RGB" if array.shape[2] == 3 else "RGBA")

@@ -1,0 +1,257 @@
+"""Training of the invertible rescaler (``irr train``): resumable, logged, CPU or CUDA.
+
+Loss (IRN, arXiv 2005.05650):
+    guide * ||LR - bicubic(x)||^2      keeps the LR a faithful thumbnail,
+    charbonnier(inverse(Q(LR), z~N(0,t^2)), x), t~U(0,T)   reconstruction from the 8-bit LR the decoder sees,
+    z_weight * mean(z^2)               pushes the forward latent towards the prior's mode,
+where Q rounds to 8 bits with a straight-through gradient.
+
+Everything a run needs to continue lives in ``OUT/checkpoint.pt`` (tensors only, loaded with
+``weights_only=True``); ``OUT/metrics.jsonl`` has one line per log step and ``OUT/loss.png`` plots it.
+``OUT/weights.safetensors`` is the latest shippable network.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor
+
+from codec.models import serialize
+from codec.network import LR_CHANNELS, InvertibleRescaler, NetworkConfig
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".ppm"}
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    out: str
+    scale: int = 2
+    name: str = "irr-x2"
+    revision: int = 1
+    iterations: int = 20000
+    batch: int = 16
+    patch: int = 64
+    lr: float = 5e-4
+    guide: float = 1.0
+    z_weight: float = 0.5
+    temperature: float = 1.0
+    blocks: int = 4
+    hidden: int = 32
+    threads: int = 0
+    device: str = "cpu"
+    seed: int = 0
+    log_every: int = 50
+    checkpoint_every: int = 250
+    validate_every: int = 500
+
+
+def quantize_8bit(x: Tensor) -> Tensor:
+    """Round to the 8-bit grid in [0, 1]; the gradient passes straight through."""
+    q = torch.round(x.clamp(0, 1) * 255) / 255
+    return x + (q - x).detach()
+
+
+def bicubic_down(x: Tensor, scale: int) -> Tensor:
+    return F.interpolate(x, scale_factor=1 / scale, mode="bicubic", antialias=True, align_corners=False)
+
+
+def losses(net: InvertibleRescaler, x: Tensor, cfg: TrainConfig) -> dict[str, Tensor]:
+    y = net(x)
+    lr, z = y[:, :LR_CHANNELS], y[:, LR_CHANNELS:]
+    guide = F.mse_loss(lr, bicubic_down(x, cfg.scale))
+    z_prior = z.pow(2).mean()
+    # Each sample gets its own temperature in [0, T]: a network that only ever sees z ~ N(0, I)
+    # learns to rely on |z| being typical (~sqrt(dim)) and breaks at z = 0; this keeps every
+    # decode temperature in [0, T] usable.
+    t = torch.rand(z.shape[0], 1, 1, 1, device=z.device, dtype=z.dtype) * cfg.temperature
+    z_draw = torch.randn_like(z) * t
+    x_hat = net.inverse(torch.cat([quantize_8bit(lr), z_draw], dim=1))
+    rec = torch.sqrt((x_hat - x) ** 2 + 1e-6).mean()
+    total = rec + cfg.guide * guide + cfg.z_weight * z_prior
+    return {"loss": total, "rec": rec, "guide": guide, "z": z_prior}
+
+
+def list_images(folder: Path) -> list[Path]:
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"no images in {folder}")
+    return files
+
+
+def split_train_val(files: list[Path]) -> tuple[list[Path], list[Path]]:
+    """Hold out every 12th image (by sorted name) to watch generalisation; never the eval set."""
+    val = files[5::12] if len(files) >= 12 else []
+    return [f for f in files if f not in val], val
+
+
+def load_rgb(path: Path) -> Tensor:
+    with Image.open(path) as im:
+        arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1)
+
+
+class PatchSampler:
+    """Random patches with flips and 90-degree rotations from images held in memory as uint8."""
+
+    def __init__(self, images: list[Tensor], patch: int, rng: random.Random) -> None:
+        self.images = [im for im in images if min(im.shape[1:]) >= patch]
+        if not self.images:
+            raise ValueError(f"no training image is at least {patch}x{patch}")
+        self.patch = patch
+        self.rng = rng
+
+    def batch(self, size: int) -> Tensor:
+        out = []
+        for _ in range(size):
+            im = self.images[self.rng.randrange(len(self.images))]
+            top = self.rng.randrange(im.shape[1] - self.patch + 1)
+            left = self.rng.randrange(im.shape[2] - self.patch + 1)
+            p = im[:, top : top + self.patch, left : left + self.patch]
+            if self.rng.random() < 0.5:
+                p = p.flip(2)
+            p = torch.rot90(p, self.rng.randrange(4), dims=(1, 2))
+            out.append(p)
+        return torch.stack(out).float() / 255
+
+
+@torch.no_grad()
+def validate(net: InvertibleRescaler, images: list[Tensor], scale: int, device: torch.device) -> dict[str, float]:
+    """PSNR (8-bit RGB) of lossless-LR rescaling at temperature 0, on centre crops of held-out images."""
+    net.eval()
+    psnrs, bicubic = [], []
+    for im in images:
+        size = (min(im.shape[1], 256) // scale) * scale, (min(im.shape[2], 256) // scale) * scale
+        top, left = (im.shape[1] - size[0]) // 2, (im.shape[2] - size[1]) // 2
+        x = im[None, :, top : top + size[0], left : left + size[1]].float().to(device) / 255
+        lr = torch.round(net(x)[:, :LR_CHANNELS].clamp(0, 1) * 255) / 255
+        x_hat = net.upscale(lr, 0.0, None).clamp(0, 1)
+        psnrs.append(_psnr8(x_hat, x))
+        up = F.interpolate(torch.round(bicubic_down(x, scale).clamp(0, 1) * 255) / 255, scale_factor=scale,
+                           mode="bicubic", align_corners=False).clamp(0, 1)
+        bicubic.append(_psnr8(up, x))
+    net.train()
+    return {"val_psnr": float(np.mean(psnrs)), "val_bicubic_psnr": float(np.mean(bicubic))}
+
+
+def _psnr8(a: Tensor, b: Tensor) -> float:
+    mse = (torch.round(a * 255) - torch.round(b * 255)).pow(2).mean().item()
+    return 99.0 if mse == 0 else 10 * math.log10(255**2 / mse)
+
+
+def train(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
+    """Run (or resume) training until ``cfg.iterations``; returns the last logged metrics."""
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    device = torch.device(cfg.device)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = list_images(Path(cfg.data))
+    train_files, val_files = split_train_val(files)
+    rng = random.Random(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    sampler = PatchSampler([load_rgb(f) for f in train_files], cfg.patch, rng)
+    val_images = [load_rgb(f) for f in val_files]
+
+    net = InvertibleRescaler(NetworkConfig(scale=cfg.scale, blocks_per_stage=cfg.blocks, hidden=cfg.hidden)).to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    step = 0
+    ckpt_path = out / "checkpoint.pt"
+    if ckpt_path.exists():
+        state = torch.load(ckpt_path, map_location=device, weights_only=True)
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        step = int(state["step"])
+        rng.seed(cfg.seed + step)
+        torch.manual_seed(cfg.seed + step)
+    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+
+    def save() -> None:
+        tmp = out / "checkpoint.pt.tmp"
+        torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(), "step": torch.tensor(step)}, tmp)
+        tmp.replace(ckpt_path)
+        weights = out / "weights.safetensors.tmp"
+        weights.write_bytes(serialize(net, cfg.name, cfg.revision))
+        weights.replace(out / "weights.safetensors")
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=cfg.iterations, initial=step, disable=not progress, desc=f"train x{cfg.scale}")
+    metrics: dict[str, float] = {}
+    sums: dict[str, float] = {}
+    tick = time.perf_counter()
+    net.train()
+    while step < cfg.iterations:
+        lr_now = cfg.lr * 0.5 * (1 + math.cos(math.pi * step / cfg.iterations))
+        for group in opt.param_groups:
+            group["lr"] = lr_now
+        x = sampler.batch(cfg.batch).to(device)
+        parts = losses(net, x, cfg)
+        opt.zero_grad(set_to_none=True)
+        parts["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+        opt.step()
+        step += 1
+        bar.update(1)
+        for k, v in parts.items():
+            sums[k] = sums.get(k, 0.0) + float(v.detach())
+        if step % cfg.log_every == 0 or step == cfg.iterations:
+            n = step % cfg.log_every or cfg.log_every
+            elapsed = time.perf_counter() - tick
+            metrics = {"step": step, "lr": lr_now, "it_per_s": n / elapsed, **{k: v / n for k, v in sums.items()}}
+            if val_images and (step % cfg.validate_every == 0 or step == cfg.iterations):
+                metrics.update(validate(net, val_images, cfg.scale, device))
+            with open(out / "metrics.jsonl", "a") as log:
+                log.write(json.dumps(metrics) + "\n")
+            bar.set_postfix(loss=f"{metrics['loss']:.4f}", rec=f"{metrics['rec']:.4f}")
+            sums = {}
+            tick = time.perf_counter()
+        if step % cfg.checkpoint_every == 0 or step == cfg.iterations:
+            save()
+    bar.close()
+    if not ckpt_path.exists():
+        save()
+    plot_metrics(out)
+    return metrics
+
+
+def plot_metrics(out: Path) -> None:
+    """Write ``loss.png`` from ``metrics.jsonl`` (skipped quietly when there is nothing to plot)."""
+    log = out / "metrics.jsonl"
+    if not log.exists():
+        return
+    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    if not rows:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    steps = [r["step"] for r in rows]
+    for key in ("loss", "rec", "guide", "z"):
+        axes[0].plot(steps, [r[key] for r in rows], label=key)
+    axes[0].set_yscale("log")
+    axes[0].set_xlabel("iteration")
+    axes[0].legend()
+    val = [(r["step"], r["val_psnr"], r["val_bicubic_psnr"]) for r in rows if "val_psnr" in r]
+    if val:
+        axes[1].plot([v[0] for v in val], [v[1] for v in val], label="irr (T=0, lossless LR)")
+        axes[1].plot([v[0] for v in val], [v[2] for v in val], "--", label="bicubic")
+        axes[1].set_xlabel("iteration")
+        axes[1].set_ylabel("held-out PSNR-RGB (dB)")
+        axes[1].legend()
+    fig.tight_layout()
+    fig.savefig(out / "loss.png", dpi=100)
+    plt.close(fig)

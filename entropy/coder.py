@@ -1,0 +1,295 @@
+"""Entropy coding of an 8-bit image (the LR) with compressai's rANS coder.
+
+Pipeline: YCoCg-R -> 5/3 integer wavelet per plane -> dead-zone quantisation (none at step 1,
+which is exactly lossless) -> rANS with a table chosen per coefficient from an integer context.
+
+Contexts are parallel, not serial: bands are coded coarse to fine, each in two checkerboard passes.
+A coefficient's context counts only values decoded before its pass (its parent in the coarser
+band, the co-located coefficients of bands already coded at this level, the luma band for chroma
+and, in the second pass, its four first-pass neighbours). Every context is an integer function of
+decoded integers, so decoding is bit-exact on any machine, thread count or device.
+
+One function, :func:`_walk`, visits the symbols in decoding order for both directions; encoder and
+decoder cannot disagree on the order or the contexts because they share it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import warnings
+
+import numpy as np
+
+with warnings.catch_warnings():  # compressai's import warns about torch.jit.script; not ours to fix
+    warnings.simplefilter("ignore", FutureWarning)
+    from compressai.ans import RansDecoder, RansEncoder
+
+from bitstream.errors import ChecksumError, LimitError
+from entropy.tables import EntropyTables
+from entropy.wavelet import Bands, dwt2, idwt2, levels_for, ycocg_forward, ycocg_inverse
+
+N_BINS = 12
+N_STEPSETS = 7
+# classes: 3 orientations x 2 passes x (luma, chroma) = 12, then LL residuals for luma, chroma.
+N_CLASSES = 14
+N_CONTEXTS = N_STEPSETS * N_CLASSES * N_BINS
+
+# Synthesis-basis L2 norms of the 5/3 filters (low: (1,2,1)/2, high: (-1,-2,6,-2,-1)/8), used to
+# spread one distortion target evenly over bands; and the RGB weight of each YCoCg-R plane.
+_NORM_LOW, _NORM_HIGH = 1.224744871391589, 0.8477912478906585
+_PLANE_WEIGHT = {"luma": 1.0, "co": 2.449489742783178, "cg": 2.0, "alpha": 1.0}
+
+
+@dataclass(frozen=True)
+class ImageLayout:
+    """What the decoder must know before decoding: sizes, planes and the quantiser step."""
+
+    height: int
+    width: int
+    channels: int  # 1 gray, 3 RGB, 4 RGBA (alpha is always lossless)
+    step: float  # 1.0 = lossless
+
+    def plane_kinds(self) -> list[str]:
+        kinds = {1: ["luma"], 3: ["luma", "co", "cg"], 4: ["luma", "co", "cg", "alpha"]}
+        return kinds[self.channels]
+
+    @property
+    def n_symbols(self) -> int:
+        return self.height * self.width * self.channels
+
+
+def band_step(step: float, kind: str, level: int, orientation: int | None) -> int:
+    """Integer quantiser step of one band (level 1 = finest; orientation None = the LL band)."""
+    if step <= 1.0 or kind == "alpha":
+        return 1
+    n_low = 2 * level if orientation is None else 2 * (level - 1) + (1 if orientation < 2 else 0)
+    n_high = 0 if orientation is None else (1 if orientation < 2 else 2)
+    norm = 1.0
+    for _ in range(n_low):
+        norm *= _NORM_LOW
+    for _ in range(n_high):
+        norm *= _NORM_HIGH
+    return max(1, int(round(step * _PLANE_WEIGHT[kind] / norm)))
+
+
+def quantize(c: np.ndarray, step: int) -> np.ndarray:
+    """Dead-zone quantiser: |q| = floor(|c| / step + 1/3); identity at step 1."""
+    if step == 1:
+        return c
+    return np.sign(c) * ((3 * np.abs(c) + step) // (3 * step))
+
+
+def dequantize(q: np.ndarray, step: int) -> np.ndarray:
+    if step == 1:
+        return q
+    return np.sign(q) * (np.abs(q) * step + (step >> 3))
+
+
+def _stepset(step: int) -> int:
+    return min(N_STEPSETS, step.bit_length()) - 1
+
+
+def _bins(activity: np.ndarray) -> np.ndarray:
+    """Activity (non-negative int) -> bin 0..N_BINS-1 by its bit length (log2 spacing)."""
+    bins = np.zeros(activity.shape, dtype=np.int64)
+    a = activity.astype(np.int64)
+    for b in range(1, N_BINS):
+        bins += a >= (1 << (b - 1))
+    return bins
+
+
+def _upsample_to(parent: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """|parent| at (i // 2, j // 2), clipped to the parent's size."""
+    rows = np.minimum(np.arange(shape[0]) // 2, parent.shape[0] - 1)
+    cols = np.minimum(np.arange(shape[1]) // 2, parent.shape[1] - 1)
+    return np.abs(parent)[np.ix_(rows, cols)]
+
+
+def _fit(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """|a| cropped or edge-extended to ``shape`` (bands of one level differ by one on odd sides)."""
+    a = np.abs(a[: shape[0], : shape[1]])
+    pad = ((0, shape[0] - a.shape[0]), (0, shape[1] - a.shape[1]))
+    return np.pad(a, pad, mode="edge") if a.size and any(p[1] for p in pad) else a if a.size else np.zeros(shape, a.dtype)
+
+
+def _neighbour_sum(band: np.ndarray) -> np.ndarray:
+    """Sum of |up|, |down|, |left|, |right| with edges replicated."""
+    a = np.abs(band)
+    p = np.pad(a, 1, mode="edge")
+    return p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:]
+
+
+# coder(context_ids, values) -> values: the encoder records values, the decoder produces them.
+Coder = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list[dict], code: Coder) -> None:
+    """Visit every quantised symbol in decoding order, filling arrays in place from ``code``."""
+    luma_bands: Bands | None = None
+    for (ll, bands), kind, plane_steps in zip(planes_q, kinds, steps):
+        chroma = kind in ("co", "cg")
+        stepset = _stepset(plane_steps["ll"])
+        # Coarsest low band: left differences (first column: up differences), one context.
+        base = 128 if kind in ("luma", "alpha") and plane_steps["ll"] == 1 else 0
+        residual = np.empty_like(ll)
+        residual[:, 1:] = ll[:, 1:] - ll[:, :-1]
+        residual[1:, 0] = ll[1:, 0] - ll[:-1, 0]
+        residual[0, 0] = ll[0, 0] - base
+        ctx = np.full(ll.size, (stepset * N_CLASSES + 12 + chroma) * N_BINS, dtype=np.int64)
+        residual = code(ctx, residual.ravel()).reshape(ll.shape)
+        first_col = np.cumsum(residual[:, 0]) + base
+        ll[:] = np.cumsum(np.concatenate([first_col[:, None], residual[:, 1:]], axis=1), axis=1)
+
+        for level in range(len(bands), 0, -1):
+            coded: list[np.ndarray] = []
+            for orientation in range(3):
+                band = bands[level - 1][orientation]
+                if band.size == 0:
+                    coded.append(band)
+                    continue
+                stepset = _stepset(plane_steps[(level, orientation)])
+                if level < len(bands):
+                    activity = 2 * _upsample_to(bands[level][orientation], band.shape)
+                else:
+                    activity = np.zeros(band.shape, dtype=np.int64)
+                for other in coded:
+                    activity = activity + _fit(other, band.shape)
+                if chroma and luma_bands is not None:
+                    activity = activity + np.abs(luma_bands[level - 1][orientation])
+                rows, cols = np.indices(band.shape)
+                for pass_ in range(2):
+                    mask = (rows + cols) % 2 == pass_
+                    act = activity if pass_ == 0 else activity + _neighbour_sum(np.where(mask, 0, band))
+                    cls = orientation * 2 + pass_ + 6 * chroma
+                    ctx = (stepset * N_CLASSES + cls) * N_BINS + _bins(act[mask])
+                    band[mask] = code(ctx, band[mask])
+                coded.append(band)
+        if kind == "luma":
+            luma_bands = bands
+
+
+def _plane_steps(layout: ImageLayout, kind: str, levels: int) -> dict:
+    steps: dict = {"ll": band_step(layout.step, kind, levels, None)}
+    for level in range(1, levels + 1):
+        for orientation in range(3):
+            steps[(level, orientation)] = band_step(layout.step, kind, level, orientation)
+    return steps
+
+
+def _to_planes(pixels: np.ndarray) -> np.ndarray:
+    channels = pixels.shape[2]
+    if channels == 1:
+        return pixels.transpose(2, 0, 1).astype(np.int32)
+    planes = ycocg_forward(pixels[..., :3])
+    if channels == 4:
+        planes = np.concatenate([planes, pixels[None, ..., 3].astype(np.int32)])
+    return planes
+
+
+def _from_planes(planes: np.ndarray) -> np.ndarray:
+    if planes.shape[0] == 1:
+        out = planes.transpose(1, 2, 0)
+    else:
+        out = ycocg_inverse(planes[:3])
+        if planes.shape[0] == 4:
+            out = np.concatenate([out, planes[3][..., None]], axis=2)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def analyse(pixels: np.ndarray, layout: ImageLayout) -> tuple[list, list[dict]]:
+    """Quantised wavelet planes of an (H, W, C) uint8 image, and each plane's band steps."""
+    levels = levels_for(layout.height, layout.width)
+    planes_q, steps = [], []
+    for plane, kind in zip(_to_planes(pixels), layout.plane_kinds()):
+        plane_steps = _plane_steps(layout, kind, levels)
+        ll, bands = dwt2(plane, levels)
+        ll = quantize(ll, plane_steps["ll"])
+        bands = [
+            tuple(quantize(b, plane_steps[(lvl + 1, o)]) for o, b in enumerate(level_bands))
+            for lvl, level_bands in enumerate(bands)
+        ]
+        planes_q.append((ll, bands))
+        steps.append(plane_steps)
+    return planes_q, steps
+
+
+def synthesise(planes_q: list, steps: list[dict]) -> np.ndarray:
+    """Inverse of :func:`analyse` (dequantise, inverse wavelet, inverse colour): (H, W, C) uint8."""
+    planes = []
+    for (ll, bands), plane_steps in zip(planes_q, steps):
+        ll = dequantize(ll, plane_steps["ll"])
+        bands = [
+            tuple(dequantize(b, plane_steps[(lvl + 1, o)]) for o, b in enumerate(level_bands))
+            for lvl, level_bands in enumerate(bands)
+        ]
+        planes.append(idwt2(ll, bands))
+    return _from_planes(np.stack(planes))
+
+
+def encode(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables) -> tuple[bytes, np.ndarray]:
+    """Code an (H, W, C) uint8 image; returns the rANS stream and the image the decoder will see."""
+    if pixels.shape != (layout.height, layout.width, layout.channels) or pixels.dtype != np.uint8:
+        raise ValueError(f"pixels {pixels.shape} {pixels.dtype} do not match {layout}")
+    planes_q, steps = analyse(pixels, layout)
+    symbols: list[np.ndarray] = []
+    contexts: list[np.ndarray] = []
+
+    def record(ctx: np.ndarray, values: np.ndarray) -> np.ndarray:
+        contexts.append(ctx)
+        symbols.append(values.copy())
+        return values
+
+    _walk(planes_q, layout.plane_kinds(), steps, record)
+    cdfs, lengths, offsets = tables.coder_lists()
+    indexes = tables.context_map[np.concatenate(contexts)].astype(np.int32)
+    values = np.concatenate(symbols).astype(np.int32)
+    # compressai's encoder writes into a buffer of one 32-bit word per symbol and overruns it (heap
+    # corruption) when the stream is longer. Near-free trailing symbols (a zero in the sharpest
+    # table, ~1e-4 bit each) enlarge that buffer; the decoder stops before it reaches them.
+    n_pad = values.size // 2 + 16
+    values = np.concatenate([values, np.zeros(n_pad, np.int32)])
+    indexes = np.concatenate([indexes, np.zeros(n_pad, np.int32)])
+    stream = RansEncoder().encode_with_indexes(values.tolist(), indexes.tolist(), cdfs, lengths, offsets)
+    return stream, synthesise(planes_q, steps)
+
+
+def decode(stream: bytes, layout: ImageLayout, tables: EntropyTables, max_stream: int) -> np.ndarray:
+    """Inverse of :func:`encode`; the stream's size is checked before the native decoder sees it."""
+    if len(stream) > max_stream:
+        raise LimitError(f"LR stream of {len(stream)} bytes exceeds the {max_stream}-byte bound for {layout}")
+    levels = levels_for(layout.height, layout.width)
+    template = np.zeros((layout.height, layout.width, layout.channels), dtype=np.uint8)
+    planes_q, steps = analyse(template, layout)  # zero arrays of the right shapes, filled in place
+    cdfs, lengths, offsets = tables.coder_lists()
+    decoder = RansDecoder()
+    # compressai's decoder reads without bounds checks; zero padding past the stream keeps even a
+    # forged stream's reads inside this buffer (each symbol reads at most a few words).
+    decoder.set_stream(stream + bytes(16 * layout.n_symbols + 64))
+    decoded = 0
+
+    def produce(ctx: np.ndarray, _: np.ndarray) -> np.ndarray:
+        nonlocal decoded
+        decoded += ctx.size
+        if decoded > layout.n_symbols:
+            raise ChecksumError("LR stream decodes to more symbols than the image holds")
+        indexes = tables.context_map[ctx].astype(np.int32).tolist()
+        return np.asarray(decoder.decode_stream(indexes, cdfs, lengths, offsets), dtype=np.int32)
+
+    assert levels == len(planes_q[0][1])
+    _walk(planes_q, layout.plane_kinds(), steps, produce)
+    return synthesise(planes_q, steps)
+
+
+def collect_statistics(pixels: np.ndarray, layout: ImageLayout) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(context ids, values) for every symbol of an image: the data the context map is fitted on."""
+    planes_q, steps = analyse(pixels, layout)
+    pairs: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def record(ctx: np.ndarray, values: np.ndarray) -> np.ndarray:
+        pairs.append((ctx, values.copy()))
+        return values
+
+    _walk(planes_q, layout.plane_kinds(), steps, record)
+    return pairs

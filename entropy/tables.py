@@ -1,0 +1,118 @@
+"""Frozen integer CDF tables and the learned context -> table map.
+
+The tables are a family of discretised Laplace distributions, quantised to 16-bit integer CDFs
+once (``build_family``) and shipped as integers: the decoder never recomputes a CDF from floats,
+so no floating-point difference between machines can move a symbol boundary. Which table codes a
+symbol is chosen by ``context_map[context_id]``, a small integer table fitted on training images
+(``fit_context_map``): the learned part of the model, and it is integer too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+PRECISION = 16
+N_SCALES = 64
+SCALE_MIN, SCALE_MAX = 0.04, 400.0
+MAX_SUPPORT = 1500
+
+
+def family_scales() -> list[float]:
+    ratio = SCALE_MAX / SCALE_MIN
+    return [SCALE_MIN * ratio ** (i / (N_SCALES - 1)) for i in range(N_SCALES)]
+
+
+def _laplace_pmf(scale: float, support: int) -> list[float]:
+    def cdf(x: float) -> float:
+        return 0.5 * math.exp(x / scale) if x < 0 else 1 - 0.5 * math.exp(-x / scale)
+
+    return [cdf(k + 0.5) - cdf(k - 0.5) for k in range(-support, support + 1)]
+
+
+@dataclass(frozen=True)
+class EntropyTables:
+    """Everything the coder needs: CDFs (rows padded with zeros), their lengths and offsets, the map."""
+
+    cdfs: np.ndarray  # (N_SCALES, max_len) int32
+    lengths: np.ndarray  # (N_SCALES,) int32, CDF entries incl. the overflow symbol and the final 2^16
+    offsets: np.ndarray  # (N_SCALES,) int32, value of the first symbol
+    context_map: np.ndarray  # (n_contexts,) uint8 -> row of cdfs
+
+    def to_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        flat = np.concatenate([row[:n] for row, n in zip(self.cdfs, self.lengths)])
+        np.savez_compressed(buf, cdf_data=flat, lengths=self.lengths, offsets=self.offsets, context_map=self.context_map)
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> EntropyTables:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            flat, lengths = z["cdf_data"].astype(np.int32), z["lengths"].astype(np.int32)
+            offsets, context_map = z["offsets"].astype(np.int32), z["context_map"].astype(np.uint8)
+        cdfs = np.zeros((len(lengths), int(lengths.max())), dtype=np.int32)
+        starts = np.concatenate([[0], np.cumsum(lengths)])
+        for i, n in enumerate(lengths):
+            cdfs[i, :n] = flat[starts[i] : starts[i + 1]]
+        return cls(cdfs, lengths, offsets, context_map)
+
+    def digest(self) -> bytes:
+        return hashlib.sha256(self.to_bytes()).digest()
+
+    def coder_lists(self) -> tuple[list[list[int]], list[int], list[int]]:
+        """The (cdfs, lengths, offsets) lists compressai's rANS coder takes."""
+        cdfs = [row[:n].tolist() for row, n in zip(self.cdfs, self.lengths)]
+        return cdfs, self.lengths.tolist(), self.offsets.tolist()
+
+
+def build_family(n_contexts: int) -> EntropyTables:
+    """Quantise the Laplace family to integer CDFs (build time only; the result is shipped)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        from compressai._CXX import pmf_to_quantized_cdf
+
+    rows, lengths, offsets = [], [], []
+    for scale in family_scales():
+        support = int(min(MAX_SUPPORT, max(2, math.ceil(14 * scale))))
+        pmf = _laplace_pmf(scale, support)
+        tail = max(0.0, 1.0 - sum(pmf))
+        cdf = pmf_to_quantized_cdf(pmf + [tail], PRECISION)
+        rows.append(cdf)
+        lengths.append(len(cdf))
+        offsets.append(-support)
+    table = np.zeros((len(rows), max(lengths)), dtype=np.int32)
+    for i, row in enumerate(rows):
+        table[i, : len(row)] = row
+    default = np.full(n_contexts, N_SCALES // 2, dtype=np.uint8)
+    return EntropyTables(table, np.array(lengths, np.int32), np.array(offsets, np.int32), default)
+
+
+def code_lengths(tables: EntropyTables, histogram: dict[int, int]) -> np.ndarray:
+    """Bits to code a histogram {value: count} with every table of the family; (N_SCALES,)."""
+    values = np.array(list(histogram), dtype=np.int64)
+    counts = np.array(list(histogram.values()), dtype=np.float64)
+    bits = np.zeros(len(tables.lengths))
+    for t, (row, n, off) in enumerate(zip(tables.cdfs, tables.lengths, tables.offsets)):
+        idx = values - off
+        inside = (idx >= 0) & (idx < n - 2)
+        freq = np.where(inside, row[np.clip(idx + 1, 0, n - 1)] - row[np.clip(idx, 0, n - 1)], row[n - 1] - row[n - 2])
+        cost = PRECISION - np.log2(np.maximum(freq, 1))
+        # Overflow symbols also pay for their bypass-coded value (about 2 * log2 of its size + 4).
+        cost = cost + np.where(inside, 0.0, 2 * np.log2(np.abs(idx) + 2) + 4)
+        bits[t] = float((cost * counts).sum())
+    return bits
+
+
+def fit_context_map(tables: EntropyTables, histograms: list[dict[int, int]]) -> EntropyTables:
+    """For each context, the table that codes its training histogram in the fewest bits."""
+    context_map = tables.context_map.copy()
+    for ctx, hist in enumerate(histograms):
+        if hist:
+            context_map[ctx] = int(np.argmin(code_lengths(tables, hist)))
+    return EntropyTables(tables.cdfs, tables.lengths, tables.offsets, context_map)

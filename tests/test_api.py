@@ -1,0 +1,197 @@
+"""The public API: round trips of real and odd images, metadata, errors, reproducibility."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import codec
+from bench.metrics import psnr
+from bitstream.container import IrrFile, pack, unpack
+from tests.conftest import photo_like
+
+
+@pytest.fixture(scope="module")
+def sample_rgb(request) -> np.ndarray:
+    from importlib import resources
+
+    with Image.open(str(resources.files("codec") / "samples" / "coffee.png")) as im:
+        return np.asarray(im.convert("RGB"))[:200, :300].copy()
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_real_photo_round_trip_is_close_and_cheaper_than_raw(sample_rgb, scale):
+    data = codec.encode(sample_rgb, quality=90, scale=scale)
+    out = codec.decode_array(data)
+    assert out.shape == sample_rgb.shape and out.dtype == np.uint8
+    assert 8 * len(data) / (300 * 200) < 8.0
+    assert psnr(sample_rgb, out) > 24.0 - 2 * scale
+
+
+def test_lossless_lr_is_stored_exactly(sample_rgb):
+    data = codec.encode(sample_rgb, lossless=True)
+    meta = codec.info(data)
+    assert meta["lossless_lr"] and meta["quality"] == 100
+    thumb = codec.decode_array(data, thumbnail=True)
+    from codec.api import _downscale
+
+    assert np.array_equal(thumb, _downscale(sample_rgb, 2))
+
+
+def test_higher_quality_costs_more_bytes_and_gives_higher_psnr(sample_rgb):
+    sizes, scores = [], []
+    for q in (30, 60, 90):
+        data = codec.encode(sample_rgb, quality=q)
+        sizes.append(len(data))
+        scores.append(psnr(sample_rgb, codec.decode_array(data)))
+    assert sizes == sorted(sizes) and scores == sorted(scores)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 1, 3), (3, 5, 3), (7, 1, 3), (33, 17, 3), (31, 45, 4), (9, 11, 1), (9, 11)])
+@pytest.mark.parametrize("scale", [2, 4])
+def test_any_size_and_channel_count_round_trips_without_crop(shape, scale):
+    channels = shape[2] if len(shape) == 3 else 1
+    x = photo_like(shape[0], shape[1], channels)
+    if len(shape) == 2:
+        x = x[..., 0]
+    out = codec.decode_array(codec.encode(x, scale=scale))
+    assert out.shape == (shape[0], shape[1], channels)
+    if channels == 4:
+        assert np.array_equal(out[..., 3], x[..., 3])  # alpha is lossless
+
+
+def test_gray_pil_image_decodes_gray(sample_rgb):
+    im = Image.fromarray(sample_rgb).convert("L")
+    out = codec.decode(codec.encode(im))
+    assert out.mode == "L" and out.size == im.size
+    assert psnr(np.asarray(im), np.asarray(out)) > 24
+
+
+def test_rgba_alpha_is_lossless():
+    x = photo_like(20, 30, 4)
+    x[..., 3] = np.arange(30, dtype=np.uint8)[None, :] * 8
+    out = codec.decode(codec.encode(Image.fromarray(x, "RGBA")))
+    assert out.mode == "RGBA" and np.array_equal(np.asarray(out)[..., 3], x[..., 3])
+
+
+def test_icc_and_exif_are_carried_byte_for_byte():
+    im = Image.fromarray(photo_like(16, 16))
+    exif = Image.Exif()
+    exif[0x010F] = "irr test camera"
+    buf = io.BytesIO()
+    im.save(buf, "PNG", icc_profile=b"fake-icc-profile-bytes", exif=exif.tobytes())
+    out = codec.decode(codec.encode(Image.open(io.BytesIO(buf.getvalue()))))
+    assert out.info["icc_profile"] == b"fake-icc-profile-bytes"
+    assert Image.Exif().load(out.info["exif"]) is None or out.info["exif"] == exif.tobytes()
+
+
+def test_exif_orientation_is_applied_to_the_pixels():
+    x = photo_like(10, 20)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 clockwise to display
+    buf = io.BytesIO()
+    Image.fromarray(x).save(buf, "PNG", exif=exif.tobytes())
+    out = codec.decode(codec.encode(Image.open(io.BytesIO(buf.getvalue()))))
+    assert out.size == (10, 20)
+    assert out.getexif().get(0x0112) == 1
+
+
+def test_sixteen_bit_input_is_reduced_to_eight_bits():
+    x = (np.arange(64 * 32, dtype=np.uint16).reshape(32, 64) * 32).astype(np.uint16)
+    im = Image.fromarray(x)
+    assert im.mode == "I;16"
+    out = codec.decode_array(codec.encode(im, quality=100))
+    expected = np.round(x / 65535 * 255)
+    assert out.shape == (32, 64, 1) and np.abs(out[..., 0].astype(float) - expected).mean() < 8
+
+
+def test_decode_is_reproducible_and_seed_and_temperature_matter(sample_rgb):
+    data = codec.encode(sample_rgb[:64, :64], quality=95, temperature=0.5, seed=3)
+    a, b = codec.decode_array(data), codec.decode_array(data)
+    assert np.array_equal(a, b)
+    assert codec.info(data)["temperature"] == 0.5 and codec.info(data)["seed"] == 3
+    assert not np.array_equal(a, codec.decode_array(data, seed=4))
+    assert not np.array_equal(a, codec.decode_array(data, temperature=0.0))
+
+
+def test_encoding_is_deterministic(sample_rgb):
+    assert codec.encode(sample_rgb, quality=70) == codec.encode(sample_rgb, quality=70)
+
+
+def test_decode_tensor_matches_array():
+    data = codec.encode(photo_like(16, 24))
+    t = codec.decode_tensor(data)
+    assert t.shape == (3, 16, 24) and t.dtype == torch.float32
+    assert np.array_equal((t * 255).round().to(torch.uint8).permute(1, 2, 0).numpy(), codec.decode_array(data))
+
+
+def test_weights_mismatch_is_refused():
+    f = unpack(codec.encode(photo_like(8, 8)))
+    import dataclasses
+
+    forged = IrrFile(dataclasses.replace(f.header, weights_sha256=bytes(32)), f.lr_stream)
+    with pytest.raises(codec.WeightsMismatchError, match="weights"):
+        codec.decode(pack(forged))
+
+
+def test_unknown_model_revision_is_refused():
+    f = unpack(codec.encode(photo_like(8, 8)))
+    import dataclasses
+
+    forged = IrrFile(dataclasses.replace(f.header, model_revision=999), f.lr_stream)
+    with pytest.raises(codec.WeightsMismatchError, match="revision 999"):
+        codec.decode(pack(forged))
+
+
+def test_payload_that_decodes_to_the_wrong_image_is_caught_by_its_checksum():
+    f = unpack(codec.encode(photo_like(16, 16)))
+    forged = IrrFile(f.header, bytes(reversed(f.lr_stream)))  # valid chunk CRC, wrong content
+    with pytest.raises(codec.ChecksumError, match="LR image"):
+        codec.decode(pack(forged))
+
+
+@pytest.mark.parametrize("bad", [b"", b"hello", bytes(100)])
+def test_garbage_input_raises_irr_error(bad):
+    with pytest.raises(codec.IrrError):
+        codec.decode(bad)
+
+
+@pytest.mark.parametrize("kwargs", [{"quality": 0}, {"quality": 101}, {"scale": 3}, {"temperature": -1.0}, {"seed": -1}])
+def test_bad_encode_arguments_raise_input_error(kwargs):
+    with pytest.raises(codec.InputError):
+        codec.encode(photo_like(8, 8), **kwargs)
+
+
+@pytest.mark.parametrize("image", [np.zeros((4, 4, 2), np.uint8), np.zeros((4, 4), np.float32), "no/such/file.png", 42])
+def test_bad_images_raise_input_error(image):
+    with pytest.raises(codec.InputError):
+        codec.encode(image)
+
+
+def test_pixel_limit_guards_encode_and_decode():
+    x = photo_like(40, 40)
+    with pytest.raises(codec.LimitError):
+        codec.encode(x, max_pixels=1000)
+    with pytest.raises(codec.LimitError):
+        codec.decode(codec.encode(x), max_pixels=1000)
+
+
+def test_cuda_request_without_cuda_is_a_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    with pytest.raises(codec.InputError, match="CUDA"):
+        codec.decode(codec.encode(photo_like(8, 8)), device="cuda")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_decode_matches_cpu_lr_and_is_close_in_pixels(sample_rgb):
+    data = codec.encode(sample_rgb)
+    cpu = codec.decode_array(data, device="cpu")
+    gpu = codec.decode_array(data, device="cuda")
+    assert np.array_equal(codec.decode_array(data, thumbnail=True, device="cuda"), codec.decode_array(data, thumbnail=True))
+    assert np.abs(cpu.astype(int) - gpu).max() <= 1

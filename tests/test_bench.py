@@ -1,0 +1,87 @@
+"""Benchmark arithmetic against hand-computed values, and the results schema."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from bench.codecs import available
+from bench.metrics import bpp, ms_ssim, psnr
+from bench.rd import bd_rate, compressai_results, measure, overlap, write_outputs
+from tests.conftest import photo_like
+
+
+def test_bpp_counts_whole_file_bits_per_pixel():
+    assert bpp(1000, 100, 80) == 1.0
+    assert bpp(3, 2, 2) == 6.0
+
+
+def test_psnr_by_hand():
+    a = np.zeros((2, 2, 3), np.uint8)
+    b = a.copy()
+    b[0, 0, 0] = 10  # one sample off by 10: mse = 100 / 12
+    assert psnr(a, b) == pytest.approx(10 * math.log10(255**2 / (100 / 12)))
+    assert psnr(a, a) == math.inf
+
+
+def test_psnr_refuses_different_shapes():
+    with pytest.raises(ValueError):
+        psnr(np.zeros((2, 2, 3), np.uint8), np.zeros((2, 3, 3), np.uint8))
+
+
+def test_ms_ssim_is_one_for_identical_and_nan_for_small_images():
+    x = photo_like(176, 176)
+    assert ms_ssim(x, x) == pytest.approx(1.0)
+    assert math.isnan(ms_ssim(x[:100], x[:100]))
+    noisy = np.clip(x.astype(int) + np.random.default_rng(0).integers(-20, 20, x.shape), 0, 255).astype(np.uint8)
+    assert ms_ssim(x, noisy) < 0.99
+
+
+def curve(bpps, psnrs):
+    return {"results": {"bpp": list(bpps), "psnr-rgb": list(psnrs)}}
+
+
+def test_bd_rate_of_a_curve_needing_half_the_bits_is_minus_50_percent():
+    ref = curve([0.25, 0.5, 1.0, 2.0], [28.0, 31.0, 34.0, 37.0])
+    test = curve([0.125, 0.25, 0.5, 1.0], [28.0, 31.0, 34.0, 37.0])
+    assert bd_rate(ref, test) == pytest.approx(-50.0, abs=1e-6)
+    assert bd_rate(test, ref) == pytest.approx(100.0, abs=1e-6)
+    assert bd_rate(ref, ref) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_overlap_is_common_range_over_union():
+    a = curve([1, 2], [30.0, 40.0])
+    b = curve([1, 2], [35.0, 45.0])
+    assert overlap(a, b) == pytest.approx(5 / 15)
+    assert math.isnan(bd_rate(a, curve([1, 2], [50.0, 60.0])))
+
+
+def test_classical_codec_rows_and_compressai_schema(tmp_path):
+    jpeg = available()["jpeg"]
+    x = photo_like(64, 96)
+    rows = [measure(jpeg, "synthetic", x, q) for q in (20, 80)]
+    assert rows[0].bpp < rows[1].bpp and rows[0].psnr_rgb < rows[1].psnr_rgb
+    r = compressai_results(jpeg, rows)
+    assert set(r) >= {"name", "description", "results"}
+    assert set(r["results"]) == {"bpp", "psnr-rgb", "ms-ssim-rgb", "encoding_time", "decoding_time"}
+    assert len(r["results"]["bpp"]) == 2
+    summary = write_outputs(tmp_path, [jpeg], rows, "jpeg", [])
+    assert json.loads((tmp_path / "jpeg.json").read_text())["name"] == "JPEG 4:2:0"
+    assert (tmp_path / "rd.png").stat().st_size > 0 and (tmp_path / "rows.csv").read_text().count("\n") == 3
+    assert summary["codecs"]["jpeg"]["points"] == 2
+
+
+def test_hevc_qp_is_really_applied():
+    hevc = available()["hevc444"]
+    x = photo_like(64, 64)
+    sizes = [len(hevc.encode(x, qp)) for qp in (42, 22)]
+    assert sizes[0] < sizes[1]
+
+
+def test_irr_goes_through_the_public_api():
+    irr = available()["irr"]
+    row = measure(irr, "synthetic", photo_like(32, 48), 85)
+    assert row.bpp > 0 and row.psnr_rgb > 15

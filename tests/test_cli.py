@@ -1,0 +1,129 @@
+"""The irr command: exit codes, one-line errors, atomic outputs, info --json."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from codec.cli import main
+from tests.conftest import photo_like
+
+
+@pytest.fixture
+def png(tmp_path: Path) -> Path:
+    path = tmp_path / "in.png"
+    Image.fromarray(photo_like(24, 40)).save(path)
+    return path
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "codec", *args], capture_output=True, text=True)
+
+
+def test_encode_decode_info_round_trip(png, tmp_path, capsys):
+    irr = tmp_path / "x.irr"
+    out = tmp_path / "x.png"
+    assert main(["encode", str(png), "-o", str(irr), "-q", "80", "--scale", "2"]) == 0
+    assert "bpp" in capsys.readouterr().err
+    assert main(["decode", str(irr), "-o", str(out), "--compare", str(png)]) == 0
+    assert "PSNR-RGB" in capsys.readouterr().err
+    assert Image.open(out).size == (40, 24)
+    assert main(["info", str(irr), "--json"]) == 0
+    meta = json.loads(capsys.readouterr().out)
+    assert meta["width"] == 40 and meta["quality"] == 80 and meta["bytes"] == irr.stat().st_size
+
+
+def test_thumbnail_is_the_lr_size(png, tmp_path):
+    irr, out = tmp_path / "x.irr", tmp_path / "t.png"
+    assert main(["encode", str(png), "-o", str(irr), "--scale", "4"]) == 0
+    assert main(["decode", str(irr), "-o", str(out), "--thumbnail"]) == 0
+    assert Image.open(out).size == (10, 6)
+
+
+def test_corrupt_file_exits_1_with_one_error_line_and_writes_nothing(png, tmp_path):
+    irr, out = tmp_path / "x.irr", tmp_path / "out.png"
+    assert main(["encode", str(png), "-o", str(irr)]) == 0
+    data = bytearray(irr.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    irr.write_bytes(bytes(data))
+    result = run("decode", str(irr), "-o", str(out))
+    assert result.returncode == 1
+    assert result.stderr.startswith("irr: error:") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+    assert not out.exists() and list(tmp_path.glob(".irr-*")) == []
+
+
+@pytest.mark.parametrize("args", [
+    ["decode", "missing.irr", "-o", "out.png"],
+    ["encode", "missing.png", "-o", "out.irr"],
+    ["info", "missing.irr"],
+])
+def test_missing_file_exits_1(args, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("irr: error:") and "missing" in err
+
+
+def test_not_an_image_exits_1(tmp_path, capsys):
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    assert main(["encode", str(bad), "-o", str(tmp_path / "x.irr")]) == 1
+    assert "cannot read image" in capsys.readouterr().err
+    assert not (tmp_path / "x.irr").exists()
+
+
+@pytest.mark.parametrize("args", [
+    [],
+    ["encode"],
+    ["encode", "in.png"],
+    ["encode", "in.png", "-o", "x.irr", "-q", "0"],
+    ["encode", "in.png", "-o", "x.irr", "-q", "high"],
+    ["encode", "in.png", "-o", "x.irr", "--scale", "3"],
+    ["decode", "x.irr", "-o", "y.png", "--temperature", "-1"],
+    ["frobnicate"],
+])
+def test_usage_errors_exit_2(args, capsys):
+    assert main(args) == 2
+
+
+def test_unknown_output_extension_is_a_usage_error(png, tmp_path, capsys):
+    irr = tmp_path / "x.irr"
+    assert main(["encode", str(png), "-o", str(irr)]) == 0
+    assert main(["decode", str(irr), "-o", str(tmp_path / "y.xyz")]) == 2
+    assert not (tmp_path / "y.xyz").exists()
+
+
+def test_stdin_and_stdout(png):
+    enc = subprocess.run([sys.executable, "-m", "codec", "encode", "-", "-o", "-"], input=png.read_bytes(), capture_output=True)
+    assert enc.returncode == 0 and enc.stdout[:4] == b"\x89IRR"
+    dec = subprocess.run([sys.executable, "-m", "codec", "decode", "-", "-o", "-"], input=enc.stdout, capture_output=True)
+    assert dec.returncode == 0 and dec.stdout[:4] == b"\x89PNG"
+
+
+def test_help_shows_ranges_and_defaults():
+    result = run("encode", "--help")
+    assert result.returncode == 0 and "1..100" in result.stdout and "default 75" in result.stdout
+
+
+def test_verbose_shows_the_traceback(tmp_path):
+    result = run("-v", "info", str(tmp_path / "missing.irr"))
+    assert result.returncode == 1 and "Traceback" in result.stderr
+
+
+def test_output_replaces_an_existing_file_only_on_success(png, tmp_path):
+    irr = tmp_path / "x.irr"
+    irr.write_bytes(b"previous")
+    bad = tmp_path / "bad.png"
+    bad.write_text("nope")
+    assert main(["encode", str(bad), "-o", str(irr)]) == 1
+    assert irr.read_bytes() == b"previous"
+    assert main(["encode", str(png), "-o", str(irr)]) == 0
+    assert irr.read_bytes()[:4] == b"\x89IRR"
+    assert np.asarray(Image.open(png)).shape == (24, 40, 3)

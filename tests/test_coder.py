@@ -1,0 +1,93 @@
+"""Entropy coding of the LR: lossless where asked, identical on both sides, safe on forged input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from bitstream.container import max_stream_bytes
+from bitstream.errors import LimitError
+from codec.models import load_tables
+from entropy.coder import ImageLayout, decode, encode
+from tests.conftest import photo_like
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return load_tables("w53-laplace-1")[0]
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (1, 1, 3), (3, 5, 4), (17, 9, 3), (40, 33, 1), (2, 200, 3)])
+def test_lossless_round_trip_any_shape(tables, shape):
+    x = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
+    layout = ImageLayout(*shape, 1.0)
+    stream, seen = encode(x, layout, tables)
+    assert np.array_equal(seen, x)
+    assert np.array_equal(decode(stream, layout, tables, max_stream_bytes(layout.n_symbols)), x)
+
+
+@pytest.mark.parametrize("step", [1.5, 4.0, 16.0, 100.0])
+def test_lossy_decode_equals_what_the_encoder_predicted(tables, step):
+    x = photo_like(48, 64)
+    layout = ImageLayout(48, 64, 3, step)
+    stream, seen = encode(x, layout, tables)
+    assert np.array_equal(decode(stream, layout, tables, max_stream_bytes(layout.n_symbols)), seen)
+
+
+def test_larger_step_gives_fewer_bytes_and_more_error(tables):
+    x = photo_like(64, 96)
+    sizes, errors = [], []
+    for step in (1.0, 4.0, 16.0, 64.0):
+        stream, seen = encode(x, ImageLayout(64, 96, 3, step), tables)
+        sizes.append(len(stream))
+        errors.append(np.abs(seen.astype(int) - x).mean())
+    assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) == 4
+    assert errors == sorted(errors)
+
+
+def test_photo_compresses_well_below_raw(tables):
+    x = photo_like(64, 96)
+    stream, _ = encode(x, ImageLayout(64, 96, 3, 1.0), tables)
+    assert 8 * len(stream) / x.size < 6.0  # bits per sample, lossless
+
+
+def test_encoding_is_deterministic(tables):
+    x = photo_like(40, 40)
+    layout = ImageLayout(40, 40, 3, 3.0)
+    assert encode(x, layout, tables)[0] == encode(x, layout, tables)[0]
+
+
+def test_stream_over_its_bound_is_refused_before_decoding(tables):
+    layout = ImageLayout(4, 4, 3, 1.0)
+    with pytest.raises(LimitError):
+        decode(bytes(1000), layout, tables, max_stream=999)
+
+
+def test_forged_streams_decode_to_something_or_fail_cleanly(tables):
+    """Random bytes never crash the native decoder (the caller's CRC check then rejects them)."""
+    layout = ImageLayout(16, 16, 3, 1.0)
+    rng = np.random.default_rng(1)
+    for n in (0, 1, 4, 8, 64, 2000):
+        out = decode(rng.bytes(n), layout, tables, max_stream_bytes(layout.n_symbols))
+        assert out.shape == (16, 16, 3) and out.dtype == np.uint8
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_decode_is_bit_exact_across_processes_and_thread_counts(tables, threads):
+    x = photo_like(40, 56)
+    layout = ImageLayout(40, 56, 3, 6.0)
+    stream, seen = encode(x, layout, tables)
+    code = textwrap.dedent(f"""
+        import sys, torch, numpy as np
+        torch.set_num_threads({threads})
+        from codec.models import load_tables
+        from entropy.coder import ImageLayout, decode
+        out = decode(sys.stdin.buffer.read(), ImageLayout(40, 56, 3, 6.0), load_tables("w53-laplace-1")[0], 10**6)
+        sys.stdout.buffer.write(out.tobytes())
+    """)
+    result = subprocess.run([sys.executable, "-c", code], input=stream, capture_output=True, check=True)
+    assert result.stdout == seen.tobytes()
