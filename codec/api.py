@@ -15,6 +15,7 @@ from bitstream.errors import ChecksumError, InputError, WeightsMismatchError
 from codec import models
 from codec.network import LR_CHANNELS
 from codec.pixels import ImageLike, Pixels, load, to_pil
+from codec.tiling import MARGIN, TILE, tiled_to_uint8
 from entropy import coder
 
 DEFAULT_QUALITY = 75
@@ -60,12 +61,12 @@ def _pad_to_multiple(rgb: np.ndarray, scale: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def _downscale(rgb: np.ndarray, scale: int) -> np.ndarray:
-    """INN forward pass: (H, W, 3) uint8 -> the 8-bit LR (ceil(H/s), ceil(W/s), 3)."""
+def _downscale(rgb: np.ndarray, scale: int, tile: int | None = TILE, progress: bool = False) -> np.ndarray:
+    """INN forward pass: (H, W, 3) uint8 -> the 8-bit LR (ceil(H/s), ceil(W/s), 3), tiled on the CPU."""
     net, _ = models.load_model(models.DEFAULT_MODEL[scale], models.latest_revision(models.DEFAULT_MODEL[scale]))
     x = torch.from_numpy(np.array(_pad_to_multiple(rgb, scale))).permute(2, 0, 1)[None].float() / 255
-    lr = net(x)[0, :LR_CHANNELS]
-    return torch.round(lr.clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).numpy()
+    size = tile * scale if tile else max(x.shape[2:])
+    return tiled_to_uint8(net, x, 1 / scale, align=scale, tile=size, margin=MARGIN * scale, progress=progress)
 
 
 def encode(image: ImageLike, *, quality: int = DEFAULT_QUALITY, scale: int = DEFAULT_SCALE,
@@ -142,13 +143,22 @@ def _entropy_decode(stream: bytes, layout: coder.ImageLayout, expected_crc: int,
     return pixels
 
 
-def decode_file(data: bytes, *, device: str | torch.device = "auto", temperature: float | None = None,
-                seed: int | None = None, thumbnail: bool = False,
-                max_pixels: int = DEFAULT_MAX_PIXELS) -> Decoded:
-    """Decode ``.irr`` bytes; see :func:`decode`."""
+@dataclass
+class Stored:
+    """What a file stores, entropy-decoded and verified: the LR (h, w, 1|3) and the alpha plane."""
+
+    header: Header
+    lr: np.ndarray
+    alpha: np.ndarray | None
+    icc_profile: bytes | None
+    exif: bytes | None
+
+
+def read_stored(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Stored:
+    """Parse, check weights and tables, entropy-decode the LR (and alpha) and verify their CRCs."""
     f = unpack(data, max_pixels=max_pixels)
     h = f.header
-    net = models.check_weights(h.model_name, h.model_revision, h.weights_sha256)
+    models.check_weights(h.model_name, h.model_revision, h.weights_sha256)
     lr_h, lr_w = h.lr_size
     lr_layout = coder.ImageLayout(lr_h, lr_w, 1 if h.channels == 1 else 3, h.lr_step / 256)
     lr = _entropy_decode(f.lr_stream, lr_layout, h.lr_crc32, "LR image", h.entropy_model, h.tables_sha256)
@@ -157,34 +167,72 @@ def decode_file(data: bytes, *, device: str | torch.device = "auto", temperature
         alpha_layout = coder.ImageLayout(h.height, h.width, 1, 1.0)
         alpha = _entropy_decode(f.alpha_stream, alpha_layout, h.alpha_crc32, "alpha plane",
                                 h.entropy_model, h.tables_sha256)
-    if thumbnail:
-        out = lr
-        if alpha is not None:
-            small = alpha[: lr_h * h.scale : h.scale, : lr_w * h.scale : h.scale]
-            out = np.concatenate([lr, small], axis=2)
-        return Decoded(out, f.icc_profile, f.exif, h)
-    t = h.temperature_milli / 1000 if temperature is None else temperature
-    if not 0 <= t <= 65.535 or not math.isfinite(t):
-        raise InputError(f"temperature must be in 0..65, got {t}")
-    rgb = _upscale(net, lr, t, h.seed if seed is None else seed, _resolve_device(device))[: h.height, : h.width]
+    return Stored(h, lr, alpha, f.icc_profile, f.exif)
+
+
+def thumbnail_of(s: Stored) -> Decoded:
+    """The stored LR (with the alpha plane subsampled to its size)."""
+    out = s.lr
+    if s.alpha is not None:
+        out = np.concatenate([s.lr, s.alpha[:: s.header.scale, :: s.header.scale]], axis=2)
+    return Decoded(out, s.icc_profile, s.exif, s.header)
+
+
+def finish(s: Stored, rgb: np.ndarray) -> Decoded:
+    """Crop the network's output to the image size, back to gray if it was, and re-attach alpha."""
+    h = s.header
+    rgb = rgb[: h.height, : h.width]
     if h.channels == 1:
         rgb = np.round(rgb.astype(np.float64).mean(axis=2, keepdims=True)).astype(np.uint8)
-    out = rgb if alpha is None else np.concatenate([rgb, alpha], axis=2)
-    return Decoded(np.ascontiguousarray(out), f.icc_profile, f.exif, h)
+    out = rgb if s.alpha is None else np.concatenate([rgb, s.alpha], axis=2)
+    return Decoded(np.ascontiguousarray(out), s.icc_profile, s.exif, h)
+
+
+def decode_options(temperature: float | None, header: Header, device: str | torch.device,
+                   dtype: torch.dtype) -> tuple[float, torch.device]:
+    """Validate decode options; returns the temperature to use and the device."""
+    t = header.temperature_milli / 1000 if temperature is None else temperature
+    if not 0 <= t <= 65.535 or not math.isfinite(t):
+        raise InputError(f"temperature must be in 0..65, got {t}")
+    dev = _resolve_device(device)
+    if dtype not in (torch.float32, torch.float16, torch.bfloat16):
+        raise InputError(f"dtype must be float32, float16 or bfloat16, got {dtype}")
+    if dtype != torch.float32 and dev.type != "cuda":
+        raise InputError(f"{dtype} decoding is for CUDA devices; the CPU decodes in float32")
+    return t, dev
+
+
+def decode_file(data: bytes, *, device: str | torch.device = "auto", temperature: float | None = None,
+                seed: int | None = None, thumbnail: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
+                dtype: torch.dtype = torch.float32, tile: int | None = TILE, progress: bool = False) -> Decoded:
+    """Decode ``.irr`` bytes; see :func:`decode`."""
+    s = read_stored(data, max_pixels)
+    if thumbnail:
+        return thumbnail_of(s)
+    h = s.header
+    t, dev = decode_options(temperature, h, device, dtype)
+    net, _ = models.load_model(h.model_name, h.model_revision)
+    rgb = _upscale(net, s.lr, t, h.seed if seed is None else seed, dev, dtype, tile, progress)
+    return finish(s, rgb)
 
 
 @torch.no_grad()
-def _upscale(net: torch.nn.Module, lr: np.ndarray, temperature: float, seed: int, device: torch.device) -> np.ndarray:
+def _upscale(net, lr: np.ndarray, temperature: float, seed: int, device: torch.device,
+             dtype: torch.dtype = torch.float32, tile: int | None = TILE, progress: bool = False) -> np.ndarray:
+    """Inverse pass from the 8-bit LR; z is drawn whole on the CPU, so tiling never changes it."""
     if lr.shape[2] == 1:
         lr = np.repeat(lr, 3, axis=2)
-    x = torch.from_numpy(lr).permute(2, 0, 1)[None].float().to(device) / 255
-    generator = torch.Generator().manual_seed(seed)
-    y = models.to_device(net, device).upscale(x, temperature, generator)
-    return torch.round(y[0].clamp(0, 1) * 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    x = torch.from_numpy(np.array(lr)).permute(2, 0, 1)[None].float() / 255
+    n, _, h, w = x.shape
+    z = net.draw_latent(n, h, w, temperature, seed)
+    on_device = models.to_device(net, device, dtype)
+    return tiled_to_uint8(on_device.inverse, torch.cat([x, z], dim=1), net.scale, tile=tile or max(h, w),
+                          device=device, dtype=dtype, progress=progress)
 
 
 def decode(data: bytes, *, device: str | torch.device = "auto", temperature: float | None = None,
-           seed: int | None = None, thumbnail: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS):
+           seed: int | None = None, thumbnail: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
+           progress: bool = False):
     """Decode ``.irr`` bytes to a PIL image (mode L, RGB or RGBA; ICC and EXIF in ``info``).
 
     Args:
@@ -193,9 +241,10 @@ def decode(data: bytes, *, device: str | torch.device = "auto", temperature: flo
         seed: seed of the latent draw; None uses the file's.
         thumbnail: return the stored LR image without running the network.
         max_pixels: refuse files declaring more pixels than this (decompression-bomb guard).
+        progress: show a progress bar over the network's tiles on large images.
     """
     d = decode_file(data, device=device, temperature=temperature, seed=seed, thumbnail=thumbnail,
-                    max_pixels=max_pixels)
+                    max_pixels=max_pixels, progress=progress)
     im = to_pil(d.array)
     if d.icc_profile is not None:
         im.info["icc_profile"] = d.icc_profile

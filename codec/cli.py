@@ -23,6 +23,13 @@ class UsageError(Exception):
     """Bad command-line usage (exit 2)."""
 
 
+class BatchFailed(IrrError):
+    """Some files of a batch failed; each was already reported."""
+
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".gif", ".heic", ".avif"}
+
+
 def write_atomic(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same folder and a rename; ``-`` is stdout."""
     if path == "-":
@@ -94,8 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     e = sub.add_parser("encode", help="encode an image to .irr", description="Encode any image Pillow reads to .irr.")
-    e.add_argument("input", help="input image ('-' for stdin)")
-    e.add_argument("-o", "--output", required=True, help="output .irr ('-' for stdout)")
+    e.add_argument("input", nargs="+", help="input image(s) or folder(s) ('-' for stdin)")
+    e.add_argument("-o", "--output", required=True, help="output .irr ('-' for stdout), or a folder for several inputs")
+    e.add_argument("-j", "--jobs", type=int, default=1, help="parallel worker processes for several inputs (default 1)")
     e.add_argument("-q", "--quality", type=_quality, default=DEFAULT_QUALITY,
                    help=f"1..100, higher is better; 100 stores the LR losslessly (default {DEFAULT_QUALITY})")
     e.add_argument("--scale", type=int, choices=(2, 4), default=DEFAULT_SCALE,
@@ -106,8 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=_seed, default=0, help="seed of the latent draw written to the file (default 0)")
 
     d = sub.add_parser("decode", help="decode .irr to an image", description="Decode .irr to PNG, TIFF, BMP, WebP, JPEG or PPM (by extension).")
-    d.add_argument("input", help="input .irr ('-' for stdin)")
-    d.add_argument("-o", "--output", required=True, help="output image; format from the extension ('-' writes PNG to stdout)")
+    d.add_argument("input", nargs="+", help="input .irr file(s) or folder(s) ('-' for stdin)")
+    d.add_argument("-o", "--output", required=True,
+                   help="output image, format from the extension ('-' writes PNG to stdout), or a folder for several inputs")
+    d.add_argument("--format", choices=sorted(OUTPUT_FORMATS), default=".png", help="output extension when -o is a folder (default .png)")
+    d.add_argument("-j", "--jobs", type=int, default=1, help="parallel worker processes for several inputs (default 1)")
     d.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where the network runs (default auto)")
     d.add_argument("--temperature", type=_temperature, default=None, help="latent temperature, 0..65 (default: the file's)")
     d.add_argument("--seed", type=_seed, default=None, help="seed of the latent draw (default: the file's)")
@@ -143,57 +154,121 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--published", action="append", default=[], metavar="JSON[:LABEL]",
                    help="a CompressAI results JSON drawn beside ours, labelled as another image set")
     b.add_argument("--json", action="store_true", help="print the summary as JSON")
+    b.add_argument("--rescaling", action="store_true",
+                   help="instead of the RD sweep: lossless-LR rescaling at x2 and x4 vs bicubic, per temperature, and the tiling cost")
     return p
 
 
-def _encode(args: argparse.Namespace) -> None:
+def _jobs(args: argparse.Namespace, suffixes: set[str], out_suffix: str) -> list[tuple[str, str]]:
+    """(input, output) pairs: one file to one path, or many inputs (files, folders) into a folder."""
+    inputs: list[str] = []
+    for item in args.input:
+        if item != "-" and Path(item).is_dir():
+            inputs += [str(p) for p in sorted(Path(item).iterdir()) if p.suffix.lower() in suffixes]
+        else:
+            inputs.append(item)
+    many = len(args.input) > 1 or any(item != "-" and Path(item).is_dir() for item in args.input)
+    if not many:
+        return [(inputs[0], args.output)]
+    if "-" in inputs or args.output == "-":
+        raise UsageError("'-' (stdin/stdout) works with a single input only")
+    out_dir = Path(args.output)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"-o {args.output} must be a folder when there are several inputs")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [(src, str(out_dir / (Path(src).stem + out_suffix))) for src in inputs]
+
+
+def _encode_one(src: str, dst: str, args: argparse.Namespace) -> str:
     import io
 
-    from codec.api import encode
+    from codec.api import encode, info
 
-    source = io.BytesIO(read_input(args.input)) if args.input == "-" else args.input
+    source = io.BytesIO(read_input(src)) if src == "-" else src
     data = encode(source, quality=args.quality, scale=args.scale, lossless=args.lossless,
                   temperature=args.temperature, seed=args.seed)
-    write_atomic(args.output, data)
-    from codec.api import info
-
+    write_atomic(dst, data)
     meta = info(data)
-    print(f"{args.output}: {meta['width']}x{meta['height']}, {len(data)} bytes, {meta['bpp']:.4f} bpp "
-          f"(x{meta['scale']}, quality {meta['quality']})", file=sys.stderr)
+    return (f"{dst}: {meta['width']}x{meta['height']}, {len(data)} bytes, {meta['bpp']:.4f} bpp "
+            f"(x{meta['scale']}, quality {meta['quality']})")
 
 
-def _decode(args: argparse.Namespace) -> None:
+def _decode_one(src: str, dst: str, args: argparse.Namespace) -> str:
     import io
 
     from codec.api import decode
 
-    suffix = Path(args.output).suffix.lower()
-    fmt = "PNG" if args.output == "-" else OUTPUT_FORMATS.get(suffix)
+    fmt = "PNG" if dst == "-" else OUTPUT_FORMATS.get(Path(dst).suffix.lower())
     if fmt is None:
-        raise UsageError(f"cannot tell the output format from {args.output!r}; use one of {', '.join(OUTPUT_FORMATS)}")
-    data = read_input(args.input)
-    im = decode(data, device=args.device, temperature=args.temperature, seed=args.seed, thumbnail=args.thumbnail)
+        raise UsageError(f"cannot tell the output format from {dst!r}; use one of {', '.join(OUTPUT_FORMATS)}")
+    data = read_input(src)
+    im = decode(data, device=args.device, temperature=args.temperature, seed=args.seed, thumbnail=args.thumbnail,
+                progress=sys.stderr.isatty())
     if fmt == "JPEG" and im.mode == "RGBA":
         raise IrrError("JPEG cannot hold alpha; write PNG, TIFF or WebP")
     buf = io.BytesIO()
     extra = {k: im.info[k] for k in ("icc_profile", "exif") if k in im.info and fmt in ("PNG", "TIFF", "WEBP", "JPEG")}
     im.save(buf, fmt, **extra)
-    write_atomic(args.output, buf.getvalue())
-    message = f"{args.output}: {im.width}x{im.height} {im.mode}"
+    write_atomic(dst, buf.getvalue())
+    message = f"{dst}: {im.width}x{im.height} {im.mode}"
     if args.compare:
-        from codec.pixels import load
+        import numpy as np
+
         from bench.metrics import psnr
+        from codec.pixels import load
 
         reference = load(args.compare, max_pixels=1 << 31).array
         if reference.shape[:2] != (im.height, im.width):
             raise IrrError(f"--compare image is {reference.shape[1]}x{reference.shape[0]}, decoded is {im.width}x{im.height}")
-        import numpy as np
-
         decoded = np.asarray(im)
         decoded = decoded[..., None] if decoded.ndim == 2 else decoded
         n = min(reference.shape[2], decoded.shape[2], 3)
         message += f", PSNR-RGB {psnr(reference[..., :n], decoded[..., :n]):.2f} dB vs {args.compare}"
-    print(message, file=sys.stderr)
+    return message
+
+
+def _run_one(task: tuple) -> tuple[str, str | None, str]:
+    """Worker: (input, error or None, message). Errors of one file never stop the others."""
+    fn, src, dst, args = task
+    try:
+        return src, None, fn(src, dst, args)
+    except (IrrError, FileNotFoundError) as e:
+        return src, str(e), ""
+
+
+def _batch(fn, jobs: list[tuple[str, str]], args: argparse.Namespace) -> None:
+    if len(jobs) == 1:
+        print(fn(*jobs[0], args), file=sys.stderr)
+        return
+    if args.jobs < 1:
+        raise UsageError("-j must be at least 1")
+    tasks = [(fn, src, dst, args) for src, dst in jobs]
+    if args.jobs == 1:
+        results = map(_run_one, tasks)
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn, not fork: a forked child inherits torch's thread pools mid-state and can hang.
+        pool = ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn"))
+        results = pool.map(_run_one, tasks)
+    failed = 0
+    for src, error, message in results:
+        if error is None:
+            print(message, file=sys.stderr)
+        else:
+            failed += 1
+            print(f"irr: error: {src}: {error}", file=sys.stderr)
+    if failed:
+        raise BatchFailed(f"{failed} of {len(jobs)} files failed")
+
+
+def _encode(args: argparse.Namespace) -> None:
+    _batch(_encode_one, _jobs(args, IMAGE_SUFFIXES, ".irr"), args)
+
+
+def _decode(args: argparse.Namespace) -> None:
+    _batch(_decode_one, _jobs(args, {".irr"}, args.format), args)
 
 
 def _info(args: argparse.Namespace) -> None:
@@ -237,6 +312,14 @@ def _bench(args: argparse.Namespace) -> None:
     folder = Path(args.images)
     if not folder.is_dir():
         raise IrrError(f"not a folder: {folder}")
+    if args.rescaling:
+        from bench import rescale
+
+        report = rescale.run(list_images(folder))
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "rescaling.json").write_text(json.dumps(report, indent=1))
+        print(json.dumps(report, indent=1) if args.json else rescale.markdown(report))
+        return
     published = []
     for spec in args.published:
         path, _, label = spec.partition(":")
@@ -270,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         print(f"irr: usage error: {e}", file=sys.stderr)
         return 2
+    except BatchFailed as e:
+        print(f"irr: {e}", file=sys.stderr)
+        return 1
     except (IrrError, FileNotFoundError) as e:
         if args.verbose:
             raise

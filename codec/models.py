@@ -95,18 +95,18 @@ def check_weights(name: str, revision: int, expected_hash: bytes) -> InvertibleR
     return net
 
 
-def to_device(net: InvertibleRescaler, device: torch.device) -> InvertibleRescaler:
-    """The network on ``device`` (a copy when it is not the CPU, so the cached CPU copy stays)."""
-    if device.type == "cpu":
+def to_device(net: InvertibleRescaler, device: torch.device, dtype: torch.dtype = torch.float32) -> InvertibleRescaler:
+    """The network on ``device`` in ``dtype`` (a cached copy unless it is the CPU float32 original)."""
+    if device.type == "cpu" and dtype == torch.float32:
         return net
-    return _device_copy(net, str(device))
+    return _device_copy(net, str(device), dtype)
 
 
 @lru_cache(maxsize=4)
-def _device_copy(net: InvertibleRescaler, device: str) -> InvertibleRescaler:
+def _device_copy(net: InvertibleRescaler, device: str, dtype: torch.dtype) -> InvertibleRescaler:
     import copy
 
-    return copy.deepcopy(net).to(device)
+    return copy.deepcopy(net).to(device=device, dtype=dtype)
 
 
 # Entropy-model id -> tables file in codec/weights. Append only; the id is written in every header.

@@ -163,14 +163,11 @@ class InvertibleRescaler(nn.Module):
             y = haar_merge(y)
         return y
 
-    def upscale(self, lr: Tensor, temperature: float, generator: torch.Generator | None) -> Tensor:
-        """Inverse pass from an LR (B, 3, h, w) and z ~ N(0, temperature^2 I) (z = 0 at temperature 0)."""
-        n, _, h, w = lr.shape
-        z_shape = (n, self.out_channels - LR_CHANNELS, h, w)
-        if temperature > 0:
-            # Drawn on the CPU from a seeded generator so every device decodes the same z.
-            z = torch.randn(z_shape, generator=generator, dtype=torch.float32) * temperature
-            z = z.to(device=lr.device, dtype=lr.dtype)
-        else:
-            z = lr.new_zeros(z_shape)
-        return self.inverse(torch.cat([lr, z], dim=1))
+    def draw_latent(self, n: int, height: int, width: int, temperature: float, seed: int | None) -> Tensor:
+        """z for an LR of (height, width): N(0, temperature^2 I) from a CPU generator seeded with
+        ``seed`` (the same numbers on every device and for any tiling), or zeros at temperature 0."""
+        shape = (n, self.out_channels - LR_CHANNELS, height, width)
+        if temperature <= 0:
+            return torch.zeros(shape)
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        return torch.randn(shape, generator=generator) * temperature

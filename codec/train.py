@@ -135,7 +135,8 @@ def validate(net: InvertibleRescaler, images: list[Tensor], scale: int, device: 
         top, left = (im.shape[1] - size[0]) // 2, (im.shape[2] - size[1]) // 2
         x = im[None, :, top : top + size[0], left : left + size[1]].float().to(device) / 255
         lr = torch.round(net(x)[:, :LR_CHANNELS].clamp(0, 1) * 255) / 255
-        x_hat = net.upscale(lr, 0.0, None).clamp(0, 1)
+        z = net.draw_latent(1, lr.shape[2], lr.shape[3], 0.0, None).to(device)
+        x_hat = net.inverse(torch.cat([lr, z], dim=1)).clamp(0, 1)
         psnrs.append(_psnr8(x_hat, x))
         up = F.interpolate(torch.round(bicubic_down(x, scale).clamp(0, 1) * 255) / 255, scale_factor=scale,
                            mode="bicubic", align_corners=False).clamp(0, 1)

@@ -195,3 +195,25 @@ def test_cuda_decode_matches_cpu_lr_and_is_close_in_pixels(sample_rgb):
     gpu = codec.decode_array(data, device="cuda")
     assert np.array_equal(codec.decode_array(data, thumbnail=True, device="cuda"), codec.decode_array(data, thumbnail=True))
     assert np.abs(cpu.astype(int) - gpu).max() <= 1
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_tiled_decode_matches_whole_image_decode(sample_rgb, scale):
+    data = codec.encode(sample_rgb, quality=90, scale=scale, temperature=0.5, seed=9)
+    whole = codec.api.decode_file(data, tile=None).array
+    tiled = codec.api.decode_file(data, tile=24).array
+    assert psnr(whole, tiled) > 45.0
+
+
+def test_tiled_encode_matches_whole_image_encode(sample_rgb):
+    from codec.api import _downscale
+
+    whole = _downscale(sample_rgb, 2, tile=None)
+    tiled = _downscale(sample_rgb, 2, tile=40)
+    assert whole.shape == tiled.shape == (100, 150, 3)
+    assert np.abs(whole.astype(int) - tiled).max() <= 2
+
+
+def test_half_precision_is_refused_on_the_cpu():
+    with pytest.raises(codec.InputError, match="CUDA"):
+        codec.api.decode_file(codec.encode(photo_like(8, 8)), device="cpu", dtype=torch.float16)

@@ -85,3 +85,18 @@ def test_irr_goes_through_the_public_api():
     irr = available()["irr"]
     row = measure(irr, "synthetic", photo_like(32, 48), 85)
     assert row.bpp > 0 and row.psnr_rgb > 15
+
+
+def test_rescaling_report_on_two_small_images(tmp_path):
+    from PIL import Image
+
+    from bench import rescale
+
+    for i in range(2):
+        Image.fromarray(photo_like(48, 64, seed=i)).save(tmp_path / f"{i}.png")
+    report = rescale.run(sorted(tmp_path.glob("*.png")), scales=(2,), progress=False)
+    mean = report["scales"]["2"]["mean"]
+    assert set(mean) >= {"bpp", "psnr_t0.0", "psnr_t1.0", "bicubic_psnr", "tiling_delta_db"}
+    assert 0 < mean["bpp"] < 24 and mean["psnr_t0.0"] > 20
+    assert abs(mean["tiling_delta_db"]) < 1e-9  # a 64-pixel image is a single tile
+    assert "| x2 |" in rescale.markdown(report)

@@ -127,3 +127,55 @@ def test_output_replaces_an_existing_file_only_on_success(png, tmp_path):
     assert main(["encode", str(png), "-o", str(irr)]) == 0
     assert irr.read_bytes()[:4] == b"\x89IRR"
     assert np.asarray(Image.open(png)).shape == (24, 40, 3)
+
+
+def test_many_inputs_into_a_folder_continue_past_failures(tmp_path, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(3):
+        Image.fromarray(photo_like(16, 20, seed=i)).save(src / f"ok{i}.png")
+    (src / "broken.png").write_text("not an image")
+    out = tmp_path / "out"
+    assert main(["encode", str(src), "-o", str(out), "-j", "2"]) == 1
+    err = capsys.readouterr().err
+    assert "broken.png" in err and "1 of 4 files failed" in err
+    assert sorted(p.name for p in out.iterdir()) == ["ok0.irr", "ok1.irr", "ok2.irr"]
+    decoded = tmp_path / "decoded"
+    assert main(["decode", *map(str, sorted(out.iterdir())), "-o", str(decoded)]) == 0
+    assert sorted(p.name for p in decoded.iterdir()) == ["ok0.png", "ok1.png", "ok2.png"]
+
+
+def test_several_inputs_need_a_folder_output(png, tmp_path):
+    target = tmp_path / "file.irr"
+    target.write_bytes(b"x")
+    assert main(["encode", str(png), str(png), "-o", str(target)]) == 2
+
+
+def test_interrupted_batch_leaves_only_complete_files(tmp_path):
+    import signal
+    import time
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(8):
+        Image.fromarray(photo_like(256, 256, seed=i)).save(src / f"img{i}.png")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "codec", "encode", str(src), "-o", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (out.exists() and any(out.glob("*.irr"))):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and b"Traceback" not in err
+    written = sorted(out.iterdir())
+    assert written and all(p.suffix == ".irr" for p in written)  # no temporary leftovers
+    assert len(written) < 8
+    for p in written:
+        assert codec_decode_ok(p.read_bytes())
+
+
+def codec_decode_ok(data: bytes) -> bool:
+    import codec
+
+    return codec.decode_array(data, thumbnail=True).shape == (128, 128, 3)

@@ -51,16 +51,13 @@ def test_untrained_network_is_the_haar_transform():
         assert torch.allclose(y[:, 3:], expected[:, 3:] * net.config.z_gain, atol=1e-5)
 
 
-def test_temperature_zero_uses_the_mean_of_z_and_a_seed_fixes_the_draw():
-    net = randomised(NetworkConfig(scale=2, blocks_per_stage=2, hidden=8))
-    lr = torch.rand(1, 3, 6, 6)
-    with torch.no_grad():
-        a = net.upscale(lr, 0.7, torch.Generator().manual_seed(5))
-        b = net.upscale(lr, 0.7, torch.Generator().manual_seed(5))
-        c = net.upscale(lr, 0.7, torch.Generator().manual_seed(6))
-        zero = net.upscale(lr, 0.0, None)
-        assert torch.equal(a, b) and not torch.equal(a, c)
-        assert torch.allclose(zero, net.inverse(torch.cat([lr, torch.zeros(1, 9, 6, 6)], 1)))
+def test_latent_is_zero_at_temperature_zero_and_a_seed_fixes_the_draw():
+    net = InvertibleRescaler(NetworkConfig(scale=4, blocks_per_stage=1, hidden=4))
+    assert net.draw_latent(1, 3, 5, 0.0, 1).shape == (1, 45, 3, 5)
+    assert not net.draw_latent(1, 3, 5, 0.0, 1).any()
+    a, b = net.draw_latent(2, 4, 4, 0.7, 5), net.draw_latent(2, 4, 4, 0.7, 5)
+    assert torch.equal(a, b) and not torch.equal(a, net.draw_latent(2, 4, 4, 0.7, 6))
+    assert 0.5 < float(a.std()) < 0.9
 
 
 def test_scale_must_be_2_or_4():

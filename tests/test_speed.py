@@ -1,0 +1,83 @@
+"""Speed benchmarks (pytest-benchmark). The default run executes each once as a smoke test;
+timings: ``python -m pytest tests/test_speed.py --benchmark-enable --benchmark-only``.
+
+The CompressAI bmshj2018-hyperprior baseline (random weights, quality 3) runs on the same image in
+the same session, so the ratios survive a noisy machine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import codec
+from codec.models import load_tables
+from entropy.coder import ImageLayout
+from entropy.coder import decode as entropy_decode
+from entropy.coder import encode as entropy_encode
+from tests.conftest import photo_like
+
+pytestmark = pytest.mark.benchmark
+
+
+@pytest.fixture(scope="module")
+def image() -> np.ndarray:
+    from importlib import resources
+
+    from PIL import Image
+
+    with Image.open(str(resources.files("codec") / "samples" / "coffee.png")) as im:
+        return np.asarray(im.convert("RGB").resize((768, 512), Image.BICUBIC))
+
+
+@pytest.fixture(scope="module")
+def encoded(image) -> bytes:
+    return codec.encode(image, quality=75)
+
+
+def test_encode_768x512(benchmark, image):
+    benchmark.pedantic(codec.encode, args=(image,), kwargs={"quality": 75}, rounds=3, iterations=1)
+
+
+def test_decode_768x512(benchmark, encoded):
+    out = benchmark.pedantic(codec.decode_array, args=(encoded,), kwargs={"device": "cpu"}, rounds=3, iterations=1)
+    assert out.shape == (512, 768, 3)
+
+
+def test_thumbnail_decode_768x512(benchmark, encoded):
+    out = benchmark.pedantic(codec.decode_array, args=(encoded,), kwargs={"thumbnail": True}, rounds=3, iterations=1)
+    assert out.shape == (256, 384, 3)
+
+
+def test_entropy_coding_alone_384x256(benchmark):
+    tables = load_tables("w53-laplace-1")[0]
+    lr = photo_like(256, 384)
+    layout = ImageLayout(256, 384, 3, 4.0)
+
+    def round_trip() -> np.ndarray:
+        stream, _ = entropy_encode(lr, layout, tables)
+        return entropy_decode(stream, layout, tables, 10**8)
+
+    benchmark.pedantic(round_trip, rounds=3, iterations=1)
+
+
+@pytest.mark.parametrize("step", ["compress", "decompress"])
+def test_baseline_compressai_hyperprior_768x512(benchmark, image, step):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from compressai.zoo import bmshj2018_hyperprior
+
+    torch.manual_seed(0)
+    net = bmshj2018_hyperprior(quality=3, pretrained=False).eval()
+    net.update(force=True)
+    x = torch.from_numpy(image.copy()).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        if step == "compress":
+            benchmark.pedantic(net.compress, args=(x,), rounds=3, iterations=1)
+        else:
+            packed = net.compress(x)
+            out = benchmark.pedantic(net.decompress, args=(packed["strings"], packed["shape"]), rounds=3, iterations=1)
+            assert out["x_hat"].shape == x.shape
