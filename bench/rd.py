@@ -176,3 +176,26 @@ def load_published(path: Path, label: str) -> dict:
     if "results" not in r or "bpp" not in r["results"] or "psnr-rgb" not in r["results"]:
         raise ValueError(f"{path} is not a CompressAI results file (needs results.bpp and results.psnr-rgb)")
     return {**r, "name": f"{r.get('name', path.stem)} [{label}]"}
+
+
+ANCHOR_FILES = {"jpeg": "jpeg420.json", "jpeg444": "jpeg444.json", "hevc444": "hevc444.json", "webp": "webp.json",
+                "avif": "avif420.json", "avif444": "avif444.json"}
+
+
+def compare_with_anchors(out: Path, anchors: Path) -> dict[str, dict[str, float]]:
+    """Largest per-point |PSNR difference| (dB) and relative bpp difference (%) against ANCHORS files."""
+    report = {}
+    for key, name in ANCHOR_FILES.items():
+        ours_path, theirs_path = out / f"{key}.json", anchors / name
+        if not (ours_path.exists() and theirs_path.exists()):
+            continue
+        ours = json.loads(ours_path.read_text())["results"]
+        theirs = json.loads(theirs_path.read_text())["results"]
+        if len(ours["bpp"]) != len(theirs["bpp"]):
+            report[key] = {"error": "different number of points"}
+            continue
+        report[key] = {
+            "max_psnr_diff_db": max(abs(a - b) for a, b in zip(ours["psnr-rgb"], theirs["psnr-rgb"])),
+            "max_bpp_diff_pct": max(100 * abs(a - b) / b for a, b in zip(ours["bpp"], theirs["bpp"])),
+        }
+    return report

@@ -71,7 +71,7 @@ def _downscale(rgb: np.ndarray, scale: int, tile: int | None = TILE, progress: b
 
 def encode(image: ImageLike, *, quality: int = DEFAULT_QUALITY, scale: int = DEFAULT_SCALE,
            lossless: bool = False, temperature: float = DEFAULT_TEMPERATURE, seed: int = 0,
-           max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
+           keep_metadata: bool = True, max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
     """Encode an image (path, PIL image or (H, W[, C]) uint8 array) to ``.irr`` bytes.
 
     Args:
@@ -79,6 +79,7 @@ def encode(image: ImageLike, *, quality: int = DEFAULT_QUALITY, scale: int = DEF
         scale: 2 or 4, the rescaling factor of the stored LR.
         temperature: default latent temperature written to the header (decoders may override).
         seed: seed of the latent draw, written to the header so every decode is reproducible.
+        keep_metadata: carry the ICC profile and EXIF (False drops them, as cwebp does by default).
     """
     if scale not in (2, 4):
         raise InputError(f"scale must be 2 or 4, got {scale}")
@@ -90,6 +91,8 @@ def encode(image: ImageLike, *, quality: int = DEFAULT_QUALITY, scale: int = DEF
     if not 0 <= seed < 2**32:
         raise InputError(f"seed must be in 0..2^32-1, got {seed}")
     pixels = load(image, max_pixels)
+    if not keep_metadata:
+        pixels = Pixels(pixels.array)
     return encode_pixels(pixels, EncodeSettings(quality, scale, temperature, seed), step)
 
 

@@ -63,34 +63,24 @@ def read_input(path: str) -> bytes:
         raise IrrError(f"cannot read {path}: {e.strerror}") from None
 
 
-def _quality(text: str) -> int:
-    try:
-        q = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if not 1 <= q <= 100:
-        raise argparse.ArgumentTypeError(f"must be in 1..100, got {q}")
-    return q
+def _ranged(kind: type, low: float, high: float):
+    """An argparse type: ``kind(text)`` within [low, high], with a message naming the range."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {'an integer' if kind is int else 'a number'}: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be in {low}..{high}, got {value}")
+        return value
+
+    return parse
 
 
-def _temperature(text: str) -> float:
-    try:
-        t = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= t <= 65:
-        raise argparse.ArgumentTypeError(f"must be in 0..65, got {t}")
-    return t
-
-
-def _seed(text: str) -> int:
-    try:
-        s = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if not 0 <= s < 2**32:
-        raise argparse.ArgumentTypeError(f"must be in 0..4294967295, got {s}")
-    return s
+_quality = _ranged(int, 1, 100)
+_temperature = _ranged(float, 0, 65)
+_seed = _ranged(int, 0, 2**32 - 1)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--temperature", type=_temperature, default=0.0,
                    help="default latent temperature written to the file, 0..65 (default 0: the mean of z)")
     e.add_argument("--seed", type=_seed, default=0, help="seed of the latent draw written to the file (default 0)")
+    e.add_argument("--strip-metadata", action="store_true", help="drop the ICC profile and EXIF (kept by default)")
 
     d = sub.add_parser("decode", help="decode .irr to an image", description="Decode .irr to PNG, TIFF, BMP, WebP, JPEG or PPM (by extension).")
     d.add_argument("input", nargs="+", help="input .irr file(s) or folder(s) ('-' for stdin)")
@@ -140,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=int, default=0, help="CPU threads (0: PyTorch's default)")
     t.add_argument("--device", default="cpu", help="cpu or cuda")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--blocks", type=int, default=4, help="coupling blocks per x2 stage (default 4)")
+    t.add_argument("--hidden", type=int, default=32, help="channels inside each coupling subnet (default 32)")
+    t.add_argument("--log-every", type=int, default=50)
+    t.add_argument("--validate-every", type=int, default=500)
 
     f = sub.add_parser("fit-tables", help="fit the entropy model's context map", description="Fit the entropy tables on training images with the shipped networks.")
     f.add_argument("--data", required=True, help="folder of training images")
@@ -154,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--published", action="append", default=[], metavar="JSON[:LABEL]",
                    help="a CompressAI results JSON drawn beside ours, labelled as another image set")
     b.add_argument("--json", action="store_true", help="print the summary as JSON")
+    b.add_argument("--anchors", metavar="DIR", help="a folder of anchor results (e.g. ../shared/data/anchors_eval) to check ours against")
     b.add_argument("--rescaling", action="store_true",
                    help="instead of the RD sweep: lossless-LR rescaling at x2 and x4 vs bicubic, per temperature, and the tiling cost")
     return p
@@ -186,7 +182,7 @@ def _encode_one(src: str, dst: str, args: argparse.Namespace) -> str:
 
     source = io.BytesIO(read_input(src)) if src == "-" else src
     data = encode(source, quality=args.quality, scale=args.scale, lossless=args.lossless,
-                  temperature=args.temperature, seed=args.seed)
+                  temperature=args.temperature, seed=args.seed, keep_metadata=not args.strip_metadata)
     write_atomic(dst, data)
     meta = info(data)
     return (f"{dst}: {meta['width']}x{meta['height']}, {len(data)} bytes, {meta['bpp']:.4f} bpp "
@@ -287,7 +283,8 @@ def _train(args: argparse.Namespace) -> None:
 
     cfg = TrainConfig(data=args.data, out=args.out, scale=args.scale, name=f"irr-x{args.scale}",
                       iterations=args.iterations, batch=args.batch, patch=args.patch, lr=args.lr,
-                      threads=args.threads, device=args.device, seed=args.seed)
+                      threads=args.threads, device=args.device, seed=args.seed, blocks=args.blocks,
+                      hidden=args.hidden, log_every=args.log_every, validate_every=args.validate_every)
     metrics = train(cfg)
     print(json.dumps(metrics))
 
@@ -329,6 +326,11 @@ def _bench(args: argparse.Namespace) -> None:
             raise IrrError(f"cannot use --published {path}: {e}") from None
     rows = run([codecs[k] for k in keys], list_images(folder))
     summary = write_outputs(Path(args.out), [codecs[k] for k in keys], rows, args.reference, published)
+    if args.anchors:
+        from bench.rd import compare_with_anchors
+
+        summary["anchors"] = compare_with_anchors(Path(args.out), Path(args.anchors))
+        (Path(args.out) / "summary.json").write_text(json.dumps(summary, indent=1))
     if args.json:
         print(json.dumps(summary, indent=1))
     else:
@@ -336,6 +338,8 @@ def _bench(args: argparse.Namespace) -> None:
             bd = entry.get(f"bd_rate_vs_{args.reference}")
             extra = f"  BD-rate vs {args.reference}: {bd:+.1f}% (overlap {entry['overlap']:.2f})" if bd is not None else ""
             print(f"{entry['name']:<40}{extra}")
+        for key, diff in summary.get("anchors", {}).items():
+            print(f"vs anchors {key}: {diff}")
         print(f"wrote {args.out}/ (per-codec JSON, rows.csv, rd.png, rd.svg, summary.json)")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -80,6 +81,33 @@ def losses(net: InvertibleRescaler, x: Tensor, cfg: TrainConfig) -> dict[str, Te
     rec = torch.sqrt((x_hat - x) ** 2 + 1e-6).mean()
     total = rec + cfg.guide * guide + cfg.z_weight * z_prior
     return {"loss": total, "rec": rec, "guide": guide, "z": z_prior}
+
+
+class TrainingStep(torch.nn.Module):
+    """The whole loss as one forward(), so DistributedDataParallel sees (and syncs) every pass."""
+
+    def __init__(self, net: InvertibleRescaler, cfg: TrainConfig) -> None:
+        super().__init__()
+        self.net = net
+        self.cfg = cfg
+
+    def forward(self, x: Tensor) -> dict[str, Tensor]:
+        return losses(self.net, x, self.cfg)
+
+
+def _start_distributed(cfg: TrainConfig) -> tuple[int, int, torch.device]:
+    """(rank, world size, device). Under torchrun: NCCL on GPUs, gloo on CPUs; else a single process."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    device = torch.device(cfg.device)
+    if world > 1:
+        import torch.distributed as dist
+
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return rank, world, device
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -154,12 +182,23 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
     """Run (or resume) training until ``cfg.iterations``; returns the last logged metrics."""
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
-    device = torch.device(cfg.device)
+    rank, world, device = _start_distributed(cfg)
+    try:
+        return _train(cfg, progress, rank, world, device)
+    finally:
+        if world > 1:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+
+
+def _train(cfg: TrainConfig, progress: bool, rank: int, world: int, device: torch.device) -> dict[str, float]:
+    main = rank == 0  # only rank 0 logs, validates and writes files
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     files = list_images(Path(cfg.data))
     train_files, val_files = split_train_val(files)
-    rng = random.Random(cfg.seed)
+    rng = random.Random(cfg.seed * 1009 + rank)  # each rank draws its own patches
     torch.manual_seed(cfg.seed)
     sampler = PatchSampler([load_rgb(f) for f in train_files], cfg.patch, rng)
     val_images = [load_rgb(f) for f in val_files]
@@ -173,9 +212,15 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         step = int(state["step"])
-        rng.seed(cfg.seed + step)
-        torch.manual_seed(cfg.seed + step)
-    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+        rng.seed((cfg.seed + step) * 1009 + rank)
+        torch.manual_seed(cfg.seed + step + rank)
+    step_module: torch.nn.Module = TrainingStep(net, cfg)
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        step_module = DistributedDataParallel(step_module, device_ids=[device.index] if device.type == "cuda" else None)
+    if main:
+        (out / "config.json").write_text(json.dumps({**asdict(cfg), "world_size": world}, indent=2))
 
     def save() -> None:
         tmp = out / "checkpoint.pt.tmp"
@@ -187,7 +232,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
 
     from tqdm import tqdm
 
-    bar = tqdm(total=cfg.iterations, initial=step, disable=not progress, desc=f"train x{cfg.scale}")
+    bar = tqdm(total=cfg.iterations, initial=step, disable=not (progress and main), desc=f"train x{cfg.scale}")
     metrics: dict[str, float] = {}
     sums: dict[str, float] = {}
     tick = time.perf_counter()
@@ -197,7 +242,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
         for group in opt.param_groups:
             group["lr"] = lr_now
         x = sampler.batch(cfg.batch).to(device)
-        parts = losses(net, x, cfg)
+        parts = step_module(x)
         opt.zero_grad(set_to_none=True)
         parts["loss"].backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
@@ -206,10 +251,11 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
         bar.update(1)
         for k, v in parts.items():
             sums[k] = sums.get(k, 0.0) + float(v.detach())
-        if step % cfg.log_every == 0 or step == cfg.iterations:
+        if main and (step % cfg.log_every == 0 or step == cfg.iterations):
             n = step % cfg.log_every or cfg.log_every
             elapsed = time.perf_counter() - tick
-            metrics = {"step": step, "lr": lr_now, "it_per_s": n / elapsed, **{k: v / n for k, v in sums.items()}}
+            metrics = {"step": step, "lr": lr_now, "it_per_s": n / elapsed, "world_size": world,
+                       **{k: v / n for k, v in sums.items()}}
             if val_images and (step % cfg.validate_every == 0 or step == cfg.iterations):
                 metrics.update(validate(net, val_images, cfg.scale, device))
             with open(out / "metrics.jsonl", "a") as log:
@@ -217,12 +263,13 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
             bar.set_postfix(loss=f"{metrics['loss']:.4f}", rec=f"{metrics['rec']:.4f}")
             sums = {}
             tick = time.perf_counter()
-        if step % cfg.checkpoint_every == 0 or step == cfg.iterations:
+        if main and (step % cfg.checkpoint_every == 0 or step == cfg.iterations):
             save()
     bar.close()
-    if not ckpt_path.exists():
-        save()
-    plot_metrics(out)
+    if main:
+        if not ckpt_path.exists():
+            save()
+        plot_metrics(out)
     return metrics
 
 

@@ -89,6 +89,13 @@ def test_icc_and_exif_are_carried_byte_for_byte():
     assert Image.Exif().load(out.info["exif"]) is None or out.info["exif"] == exif.tobytes()
 
 
+def test_metadata_can_be_stripped():
+    buf = io.BytesIO()
+    Image.fromarray(photo_like(16, 16)).save(buf, "PNG", icc_profile=b"icc")
+    meta = codec.info(codec.encode(Image.open(io.BytesIO(buf.getvalue())), keep_metadata=False))
+    assert meta["icc_profile_bytes"] == 0 and meta["exif_bytes"] == 0
+
+
 def test_exif_orientation_is_applied_to_the_pixels():
     x = photo_like(10, 20)
     exif = Image.Exif()

@@ -100,3 +100,28 @@ def test_rescaling_report_on_two_small_images(tmp_path):
     assert 0 < mean["bpp"] < 24 and mean["psnr_t0.0"] > 20
     assert abs(mean["tiling_delta_db"]) < 1e-9  # a 64-pixel image is a single tile
     assert "| x2 |" in rescale.markdown(report)
+
+
+def test_published_curves_are_labelled_and_validated(tmp_path):
+    from bench.rd import load_published
+
+    good = tmp_path / "kodak.json"
+    good.write_text(json.dumps({"name": "bmshj2018-hyperprior", "results": {"bpp": [0.2, 0.4], "psnr-rgb": [29.0, 31.0]}}))
+    assert load_published(good, "Kodak")["name"] == "bmshj2018-hyperprior [Kodak]"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"results": {"bpp": [1]}}))
+    with pytest.raises(ValueError):
+        load_published(bad, "x")
+
+
+def test_anchor_comparison_reports_largest_differences(tmp_path):
+    from bench.rd import compare_with_anchors
+
+    ours, anchors = tmp_path / "ours", tmp_path / "anchors"
+    ours.mkdir()
+    anchors.mkdir()
+    (ours / "jpeg.json").write_text(json.dumps({"results": {"bpp": [1.0, 2.02], "psnr-rgb": [30.0, 35.05]}}))
+    (anchors / "jpeg420.json").write_text(json.dumps({"results": {"bpp": [1.0, 2.0], "psnr-rgb": [30.0, 35.0]}}))
+    report = compare_with_anchors(ours, anchors)
+    assert report["jpeg"]["max_bpp_diff_pct"] == pytest.approx(1.0)
+    assert report["jpeg"]["max_psnr_diff_db"] == pytest.approx(0.05)

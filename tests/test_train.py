@@ -43,3 +43,20 @@ def test_short_training_lowers_the_loss_and_resumes(tmp_path):
     assert int(state["step"]) == 80
     net = deserialize((out / "weights.safetensors").read_bytes())
     assert net.config.hidden == 8 and net.config.blocks_per_stage == 2
+
+
+def test_data_parallel_under_torchrun_with_two_cpu_processes(tmp_path):
+    import subprocess
+    import sys
+
+    data = make_data(tmp_path / "data")
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533", "-m", "codec",
+           "train", "--data", str(data), "--out", str(out), "--iterations", "20", "--batch", "2", "--patch", "16",
+           "--blocks", "1", "--hidden", "4", "--threads", "1", "--log-every", "10"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [10, 20]  # written once, by rank 0
+    assert all(r["world_size"] == 2 for r in rows)
+    assert deserialize((out / "weights.safetensors").read_bytes()).config.hidden == 4
