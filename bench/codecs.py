@@ -29,7 +29,7 @@ class Codec:
     description: str
     parameter: str
     sweep: tuple[int, ...]
-    encode: Callable[[np.ndarray, int], bytes]
+    encode: Callable[[Image.Image, int], bytes]  # an RGB image; its info['icc_profile'] reaches Pillow
     decode: Callable[[bytes], np.ndarray]
 
 
@@ -38,21 +38,21 @@ def _pil_decode(data: bytes) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
-def _pil_encoder(fmt: str, **options) -> Callable[[np.ndarray, int], bytes]:
-    def encode(rgb: np.ndarray, quality: int) -> bytes:
+def _pil_encoder(fmt: str, **options) -> Callable[[Image.Image, int], bytes]:
+    def encode(image: Image.Image, quality: int) -> bytes:
         buf = io.BytesIO()
-        Image.fromarray(rgb).save(buf, fmt, quality=quality, **options)
+        image.save(buf, fmt, quality=quality, **options)
         return buf.getvalue()
 
     return encode
 
 
-def _heif_encode(rgb: np.ndarray, qp: int) -> bytes:
+def _heif_encode(image: Image.Image, qp: int) -> bytes:
     import pillow_heif
 
     pillow_heif.register_heif_opener()  # at use, not at import: Pillow's registry is global state
     buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, "HEIF", chroma=444, enc_params={"x265:qp": str(qp)})
+    image.save(buf, "HEIF", chroma=444, enc_params={"x265:qp": str(qp)})
     return buf.getvalue()
 
 
@@ -63,10 +63,10 @@ def _heif_decode(data: bytes) -> np.ndarray:
     return _pil_decode(data)
 
 
-def _bpg_encode(rgb: np.ndarray, qp: int) -> bytes:
+def _bpg_encode(image: Image.Image, qp: int) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in.png", Path(tmp) / "out.bpg"
-        Image.fromarray(rgb).save(src)
+        image.save(src)
         subprocess.run(["bpgenc", "-f", "444", "-e", "x265", "-q", str(qp), "-o", str(dst), str(src)], check=True, capture_output=True)
         return dst.read_bytes()
 
@@ -79,11 +79,11 @@ def _bpg_decode(data: bytes) -> np.ndarray:
         return _pil_decode(dst.read_bytes())
 
 
-def _irr_encoder(scale: int) -> Callable[[np.ndarray, int], bytes]:
-    def encode(rgb: np.ndarray, quality: int) -> bytes:
+def _irr_encoder(scale: int) -> Callable[[Image.Image, int], bytes]:
+    def encode(image: Image.Image, quality: int) -> bytes:
         import codec
 
-        return codec.encode(rgb, quality=quality, scale=scale)
+        return codec.encode(np.asarray(image), quality=quality, scale=scale)  # pixels only, no metadata
 
     return encode
 

@@ -46,9 +46,22 @@ def load_rgb(path: Path) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
-def measure(c: Codec, name: str, rgb: np.ndarray, parameter: int) -> Row:
+def load_image(path: Path, keep_icc: bool) -> Image.Image:
+    """The RGB image a codec receives; with ``keep_icc`` its ICC profile rides along in ``info``
+    (Pillow's AVIF and pillow-heif then embed it, its JPEG and WebP do not: ANCHORS.md's setup)."""
+    with Image.open(path) as im:
+        out = Image.fromarray(np.asarray(im.convert("RGB")))
+        if keep_icc and im.info.get("icc_profile"):
+            out.info["icc_profile"] = im.info["icc_profile"]
+    return out
+
+
+def measure(c: Codec, name: str, image: Image.Image | np.ndarray, parameter: int) -> Row:
+    if isinstance(image, np.ndarray):
+        image = Image.fromarray(image)
+    rgb = np.asarray(image)
     t0 = time.perf_counter()
-    data = c.encode(rgb, parameter)
+    data = c.encode(image, parameter)
     t1 = time.perf_counter()
     out = c.decode(data)
     t2 = time.perf_counter()
@@ -58,19 +71,19 @@ def measure(c: Codec, name: str, rgb: np.ndarray, parameter: int) -> Row:
     return Row(c.key, name, parameter, len(data), bpp(len(data), w, h), psnr(rgb, out), ms_ssim(rgb, out), t1 - t0, t2 - t1)
 
 
-def run(codecs: Iterable[Codec], images: list[Path], progress: bool = True) -> list[Row]:
+def run(codecs: Iterable[Codec], images: list[Path], progress: bool = True, keep_icc: bool = False) -> list[Row]:
     from tqdm import tqdm
 
     codecs = list(codecs)
-    loaded = [(p.name, load_rgb(p)) for p in images]
+    loaded = [(p.name, load_image(p, keep_icc)) for p in images]
     total = sum(len(c.sweep) for c in codecs) * len(loaded)
     rows: list[Row] = []
     with tqdm(total=total, disable=not progress, desc="bench", unit="code") as bar:
         for c in codecs:
             for parameter in c.sweep:
-                for name, rgb in loaded:
+                for name, image in loaded:
                     bar.set_postfix_str(f"{c.key} {parameter} {name}")
-                    rows.append(measure(c, name, rgb, parameter))
+                    rows.append(measure(c, name, image, parameter))
                     bar.update(1)
     return rows
 

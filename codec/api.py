@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from bitstream.container import DEFAULT_MAX_PIXELS, Header, IrrFile, max_stream_bytes, pack, unpack
 from bitstream.errors import ChecksumError, InputError, WeightsMismatchError
-from codec import models
+from codec import models, resources
 from codec.network import LR_CHANNELS
 from codec.pixels import ImageLike, Pixels, load, to_pil
 from codec.tiling import MARGIN, TILE, tiled_to_uint8
@@ -161,6 +161,7 @@ def read_stored(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Stored:
     """Parse, check weights and tables, entropy-decode the LR (and alpha) and verify their CRCs."""
     f = unpack(data, max_pixels=max_pixels)
     h = f.header
+    resources.check_decode_fits(h)
     models.check_weights(h.model_name, h.model_revision, h.weights_sha256)
     lr_h, lr_w = h.lr_size
     lr_layout = coder.ImageLayout(lr_h, lr_w, 1 if h.channels == 1 else 3, h.lr_step / 256)

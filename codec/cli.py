@@ -150,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a CompressAI results JSON drawn beside ours, labelled as another image set")
     b.add_argument("--json", action="store_true", help="print the summary as JSON")
     b.add_argument("--anchors", metavar="DIR", help="a folder of anchor results (e.g. ../shared/data/anchors_eval) to check ours against")
+    b.add_argument("--keep-icc", action="store_true",
+                   help="hand classical codecs the source ICC profile, as ANCHORS.md did (AVIF and HEIF then embed it)")
     b.add_argument("--rescaling", action="store_true",
                    help="instead of the RD sweep: lossless-LR rescaling at x2 and x4 vs bicubic, per temperature, and the tiling cost")
     return p
@@ -324,7 +326,7 @@ def _bench(args: argparse.Namespace) -> None:
             published.append(load_published(Path(path), label or "other image set"))
         except (OSError, ValueError) as e:
             raise IrrError(f"cannot use --published {path}: {e}") from None
-    rows = run([codecs[k] for k in keys], list_images(folder))
+    rows = run([codecs[k] for k in keys], list_images(folder), keep_icc=args.keep_icc)
     summary = write_outputs(Path(args.out), [codecs[k] for k in keys], rows, args.reference, published)
     if args.anchors:
         from bench.rd import compare_with_anchors

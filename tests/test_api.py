@@ -224,3 +224,23 @@ def test_tiled_encode_matches_whole_image_encode(sample_rgb):
 def test_half_precision_is_refused_on_the_cpu():
     with pytest.raises(codec.InputError, match="CUDA"):
         codec.api.decode_file(codec.encode(photo_like(8, 8)), device="cpu", dtype=torch.float16)
+
+
+def test_palette_images_become_rgb_or_rgba():
+    x = photo_like(12, 12)
+    pal = Image.fromarray(x).convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
+    assert codec.decode(codec.encode(pal)).mode == "RGB"
+    pal.info["transparency"] = 0
+    out = codec.decode(codec.encode(pal))
+    assert out.mode == "RGBA"
+    expected_alpha = np.where(np.asarray(pal) == 0, 0, 255)
+    assert np.array_equal(np.asarray(out)[..., 3], expected_alpha)
+
+
+def test_decoding_that_cannot_fit_in_memory_is_refused_up_front(monkeypatch):
+    from codec import resources
+
+    data = codec.encode(photo_like(64, 64))
+    monkeypatch.setattr(resources, "available_bytes", lambda: 1000)
+    with pytest.raises(codec.LimitError, match="memory"):
+        codec.decode(data)

@@ -76,7 +76,9 @@ def test_classical_codec_rows_and_compressai_schema(tmp_path):
 
 def test_hevc_qp_is_really_applied():
     hevc = available()["hevc444"]
-    x = photo_like(64, 64)
+    from PIL import Image
+
+    x = Image.fromarray(photo_like(64, 64))
     sizes = [len(hevc.encode(x, qp)) for qp in (42, 22)]
     assert sizes[0] < sizes[1]
 
@@ -125,3 +127,16 @@ def test_anchor_comparison_reports_largest_differences(tmp_path):
     report = compare_with_anchors(ours, anchors)
     assert report["jpeg"]["max_bpp_diff_pct"] == pytest.approx(1.0)
     assert report["jpeg"]["max_psnr_diff_db"] == pytest.approx(0.05)
+
+
+def test_keep_icc_reaches_avif_but_not_jpeg(tmp_path):
+    from PIL import Image
+
+    from bench.rd import load_image
+
+    path = tmp_path / "icc.png"
+    Image.fromarray(photo_like(32, 32)).save(path, icc_profile=b"x" * 3000)
+    codecs = available()
+    with_icc, without = load_image(path, True), load_image(path, False)
+    assert len(codecs["avif"].encode(with_icc, 50)) - len(codecs["avif"].encode(without, 50)) >= 3000
+    assert len(codecs["jpeg"].encode(with_icc, 50)) == len(codecs["jpeg"].encode(without, 50))
