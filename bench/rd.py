@@ -144,6 +144,25 @@ def write_outputs(out: Path, codecs: list[Codec], rows: list[Row], reference: st
         writer.writerow(list(Row.__dataclass_fields__))
         for r in rows:
             writer.writerow(list(vars(r).values()))
+    return summarise(out, results, reference, published)
+
+
+def merge(runs: list[Path], out: Path, reference: str, published: list[dict]) -> dict:
+    """Combine the per-codec JSON of earlier runs (same images) into one summary, plot and BD-rate table."""
+    results: dict[str, dict] = {}
+    for run_dir in runs:
+        for path in sorted(run_dir.glob("*.json")):
+            if path.name != "summary.json" and path.name != "rescaling.json":
+                results[path.stem] = json.loads(path.read_text())
+    if not results:
+        raise FileNotFoundError(f"no per-codec results in {', '.join(map(str, runs))}")
+    out.mkdir(parents=True, exist_ok=True)
+    for key, r in results.items():
+        (out / f"{key}.json").write_text(json.dumps(r, indent=1))
+    return summarise(out, results, reference, published)
+
+
+def summarise(out: Path, results: dict[str, dict], reference: str, published: list[dict]) -> dict:
     summary: dict = {"reference": reference, "codecs": {}}
     for key, r in results.items():
         entry = {"name": r["name"], "points": len(r["results"]["bpp"])}

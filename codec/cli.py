@@ -141,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("-o", "--output", required=True, help="output tables file (.npz)")
     f.add_argument("--max-images", type=int, default=0, help="use only the first N images (0: all)")
     b = sub.add_parser("bench", help="rate-distortion benchmark", description="Sweep codecs over a folder of images; write CompressAI-format JSON, CSV, plots and BD-rates.")
-    b.add_argument("--images", required=True, help="folder of test images")
+    b.add_argument("--images", help="folder of test images")
+    b.add_argument("--merge", nargs="+", metavar="RUN", help="instead of coding: combine the results of earlier runs into one summary and plot")
     b.add_argument("--codecs", default="irr,jpeg,jpeg444,hevc444,webp,avif",
                    help="comma-separated: irr, irr4, jpeg, jpeg444, hevc444, webp, avif, avif444, bpg (if on PATH)")
     b.add_argument("--out", default="bench-out", help="output folder (default bench-out)")
@@ -301,13 +302,21 @@ def _fit_tables(args: argparse.Namespace) -> None:
 
 def _bench(args: argparse.Namespace) -> None:
     from bench.codecs import available
-    from bench.rd import list_images, load_published, run, write_outputs
+    from bench.rd import list_images, run, write_outputs
 
     codecs = available()
     keys = [k.strip() for k in args.codecs.split(",") if k.strip()]
     unknown = [k for k in keys if k not in codecs]
     if unknown:
         raise UsageError(f"unknown codec(s) {', '.join(unknown)}; available: {', '.join(codecs)}")
+    if args.merge:
+        from bench.rd import merge
+
+        summary = merge([Path(m) for m in args.merge], Path(args.out), args.reference, _published(args))
+        _print_summary(summary, args)
+        return
+    if not args.images:
+        raise UsageError("--images is required (or --merge RUN...)")
     folder = Path(args.images)
     if not folder.is_dir():
         raise IrrError(f"not a folder: {folder}")
@@ -319,13 +328,7 @@ def _bench(args: argparse.Namespace) -> None:
         (Path(args.out) / "rescaling.json").write_text(json.dumps(report, indent=1))
         print(json.dumps(report, indent=1) if args.json else rescale.markdown(report))
         return
-    published = []
-    for spec in args.published:
-        path, _, label = spec.partition(":")
-        try:
-            published.append(load_published(Path(path), label or "other image set"))
-        except (OSError, ValueError) as e:
-            raise IrrError(f"cannot use --published {path}: {e}") from None
+    published = _published(args)
     rows = run([codecs[k] for k in keys], list_images(folder), keep_icc=args.keep_icc)
     summary = write_outputs(Path(args.out), [codecs[k] for k in keys], rows, args.reference, published)
     if args.anchors:
@@ -333,16 +336,33 @@ def _bench(args: argparse.Namespace) -> None:
 
         summary["anchors"] = compare_with_anchors(Path(args.out), Path(args.anchors))
         (Path(args.out) / "summary.json").write_text(json.dumps(summary, indent=1))
+    _print_summary(summary, args)
+
+
+def _published(args: argparse.Namespace) -> list[dict]:
+    from bench.rd import load_published
+
+    published = []
+    for spec in args.published:
+        path, _, label = spec.partition(":")
+        try:
+            published.append(load_published(Path(path), label or "other image set"))
+        except (OSError, ValueError) as e:
+            raise IrrError(f"cannot use --published {path}: {e}") from None
+    return published
+
+
+def _print_summary(summary: dict, args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(summary, indent=1))
-    else:
-        for key, entry in summary["codecs"].items():
-            bd = entry.get(f"bd_rate_vs_{args.reference}")
-            extra = f"  BD-rate vs {args.reference}: {bd:+.1f}% (overlap {entry['overlap']:.2f})" if bd is not None else ""
-            print(f"{entry['name']:<40}{extra}")
-        for key, diff in summary.get("anchors", {}).items():
-            print(f"vs anchors {key}: {diff}")
-        print(f"wrote {args.out}/ (per-codec JSON, rows.csv, rd.png, rd.svg, summary.json)")
+        return
+    for key, entry in summary["codecs"].items():
+        bd = entry.get(f"bd_rate_vs_{args.reference}")
+        extra = f"  BD-rate vs {args.reference}: {bd:+.1f}% (overlap {entry['overlap']:.2f})" if bd is not None else ""
+        print(f"{entry['name']:<40}{extra}")
+    for key, diff in summary.get("anchors", {}).items():
+        print(f"vs anchors {key}: {diff}")
+    print(f"wrote {args.out}/ (per-codec JSON, rd.png, rd.svg, summary.json)")
 
 
 COMMANDS = {"encode": _encode, "decode": _decode, "info": _info, "train": _train, "fit-tables": _fit_tables, "bench": _bench}

@@ -140,3 +140,16 @@ def test_keep_icc_reaches_avif_but_not_jpeg(tmp_path):
     with_icc, without = load_image(path, True), load_image(path, False)
     assert len(codecs["avif"].encode(with_icc, 50)) - len(codecs["avif"].encode(without, 50)) >= 3000
     assert len(codecs["jpeg"].encode(with_icc, 50)) == len(codecs["jpeg"].encode(without, 50))
+
+
+def test_merge_combines_earlier_runs_into_one_summary(tmp_path):
+    from bench.rd import merge
+
+    for name, key, shift in (("a", "jpeg", 0.0), ("b", "webp", 1.0)):
+        (tmp_path / name).mkdir()
+        curve_ = {"name": key, "results": {"bpp": [0.5, 1.0, 2.0], "psnr-rgb": [30 + shift, 33 + shift, 36 + shift],
+                                            "ms-ssim-rgb": [0.9, 0.95, 0.98]}}
+        (tmp_path / name / f"{key}.json").write_text(json.dumps(curve_))
+    summary = merge([tmp_path / "a", tmp_path / "b"], tmp_path / "out", "jpeg", [])
+    assert summary["codecs"]["webp"]["bd_rate_vs_jpeg"] < 0
+    assert (tmp_path / "out" / "rd.png").exists()
