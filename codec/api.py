@@ -64,7 +64,7 @@ def _pad_to_multiple(rgb: np.ndarray, scale: int) -> np.ndarray:
 def _downscale(rgb: np.ndarray, scale: int, tile: int | None = TILE, progress: bool = False) -> np.ndarray:
     """INN forward pass: (H, W, 3) uint8 -> the 8-bit LR (ceil(H/s), ceil(W/s), 3), tiled on the CPU."""
     net, _ = models.load_model(models.DEFAULT_MODEL[scale], models.latest_revision(models.DEFAULT_MODEL[scale]))
-    x = torch.from_numpy(np.array(_pad_to_multiple(rgb, scale))).permute(2, 0, 1)[None].float() / 255
+    x = torch.from_numpy(np.array(_pad_to_multiple(rgb, scale))).permute(2, 0, 1)[None]  # uint8
     size = tile * scale if tile else max(x.shape[2:])
     return tiled_to_uint8(net, x, 1 / scale, align=scale, tile=size, margin=MARGIN * scale, progress=progress)
 

@@ -22,6 +22,8 @@ def tiled_to_uint8(fn: Callable[[Tensor], Tensor], x: Tensor, factor: float, ali
                    dtype: torch.dtype = torch.float32, progress: bool = False) -> np.ndarray:
     """Apply ``fn`` to (1, C, H, W) ``x`` tile by tile; returns fn's first 3 channels as (H', W', 3) uint8.
 
+    ``x`` is float in [0, 1], or uint8 (converted tile by tile, which saves memory on big images).
+
     ``factor`` is output size / input size (2 or 4 for an inverse pass, 1/2 or 1/4 forward);
     ``align`` keeps tile edges on multiples of the scale in the input grid.
     """
@@ -38,6 +40,8 @@ def tiled_to_uint8(fn: Callable[[Tensor], Tensor], x: Tensor, factor: float, ali
         ty0, tx0 = max(0, y0 - margin), max(0, x0 - margin)
         ty1, tx1 = min(height, y1 + margin), min(width, x1 + margin)
         patch = x[:, :, ty0:ty1, tx0:tx1].to(device=device, dtype=dtype)
+        if x.dtype == torch.uint8:  # 8-bit input stays 8-bit until its tile is needed
+            patch = patch / 255
         result = fn(patch)[0, :3].float().clamp(0, 1)
         oy, ox = round((y0 - ty0) * factor), round((x0 - tx0) * factor)
         oh, ow = round((y1 - y0) * factor), round((x1 - x0) * factor)

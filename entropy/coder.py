@@ -234,24 +234,24 @@ def encode(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables) -> tu
         raise ValueError(f"pixels {pixels.shape} {pixels.dtype} do not match {layout}")
     planes_q, steps = analyse(pixels, layout)
     symbols: list[np.ndarray] = []
-    contexts: list[np.ndarray] = []
+    indexes: list[np.ndarray] = []
 
     def record(ctx: np.ndarray, values: np.ndarray) -> np.ndarray:
-        contexts.append(ctx)
-        symbols.append(values.copy())
+        indexes.append(tables.context_map[ctx])  # uint8 table rows: small, unlike the int64 contexts
+        symbols.append(values.astype(np.int32))
         return values
 
     _walk(planes_q, layout.plane_kinds(), steps, record)
     cdfs, lengths, offsets = tables.coder_lists()
-    indexes = tables.context_map[np.concatenate(contexts)].astype(np.int32)
-    values = np.concatenate(symbols).astype(np.int32)
     # compressai's encoder writes into a buffer of one 32-bit word per symbol and overruns it (heap
     # corruption) when the stream is longer. Near-free trailing symbols (a zero in the sharpest
     # table, ~1e-4 bit each) enlarge that buffer; the decoder stops before it reaches them.
-    n_pad = values.size // 2 + 16
-    values = np.concatenate([values, np.zeros(n_pad, np.int32)])
-    indexes = np.concatenate([indexes, np.zeros(n_pad, np.int32)])
-    stream = RansEncoder().encode_with_indexes(values.tolist(), indexes.tolist(), cdfs, lengths, offsets)
+    n_pad = sum(v.size for v in symbols) // 2 + 16
+    values = np.concatenate([*symbols, np.zeros(n_pad, np.int32)]).tolist()
+    del symbols
+    table_rows = np.concatenate([*indexes, np.zeros(n_pad, np.uint8)]).tolist()
+    del indexes
+    stream = RansEncoder().encode_with_indexes(values, table_rows, cdfs, lengths, offsets)
     return stream, synthesise(planes_q, steps)
 
 
