@@ -179,3 +179,15 @@ def codec_decode_ok(data: bytes) -> bool:
     import codec
 
     return codec.decode_array(data, thumbnail=True).shape == (128, 128, 3)
+
+
+def test_outputs_get_the_usual_permissions(png, tmp_path):
+    import os
+
+    irr = tmp_path / "x.irr"
+    umask = os.umask(0o022)
+    try:
+        assert main(["encode", str(png), "-o", str(irr)]) == 0
+    finally:
+        os.umask(umask)
+    assert irr.stat().st_mode & 0o777 == 0o644
