@@ -15,7 +15,7 @@ from PIL import Image
 
 import codec
 from bench.metrics import bpp, ms_ssim, psnr
-from bench.rd import list_images, load_rgb
+from bench.rd import load_rgb
 
 TEMPERATURES = (0.0, 0.25, 0.5, 0.75, 1.0)
 PROBE_TILE = 96  # LR pixels: small enough that every eval image spans several tiles

@@ -8,12 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from bitstream.container import DEFAULT_MAX_PIXELS, Header, IrrFile, max_stream_bytes, pack, unpack
 from bitstream.errors import ChecksumError, InputError, WeightsMismatchError
 from codec import models, resources
-from codec.network import LR_CHANNELS
 from codec.pixels import ImageLike, Pixels, load, to_pil
 from codec.tiling import MARGIN, TILE, tiled_to_uint8
 from entropy import coder

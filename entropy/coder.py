@@ -26,7 +26,7 @@ with warnings.catch_warnings():  # compressai's import warns about torch.jit.scr
     warnings.simplefilter("ignore", FutureWarning)
     from compressai.ans import RansDecoder, RansEncoder
 
-from bitstream.errors import ChecksumError, LimitError
+from bitstream.errors import LimitError
 from entropy.tables import EntropyTables
 from entropy.wavelet import Bands, dwt2, idwt2, levels_for, ycocg_forward, ycocg_inverse
 
@@ -248,9 +248,9 @@ def encode(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables) -> tu
     # table, ~1e-4 bit each) enlarge that buffer; the decoder stops before it reaches them.
     n_pad = sum(v.size for v in symbols) // 2 + 16
     values = np.concatenate([*symbols, np.zeros(n_pad, np.int32)]).tolist()
-    del symbols
+    symbols.clear()
     table_rows = np.concatenate([*indexes, np.zeros(n_pad, np.uint8)]).tolist()
-    del indexes
+    indexes.clear()
     stream = RansEncoder().encode_with_indexes(values, table_rows, cdfs, lengths, offsets)
     return stream, synthesise(planes_q, steps)
 
@@ -259,7 +259,6 @@ def decode(stream: bytes, layout: ImageLayout, tables: EntropyTables, max_stream
     """Inverse of :func:`encode`; the stream's size is checked before the native decoder sees it."""
     if len(stream) > max_stream:
         raise LimitError(f"LR stream of {len(stream)} bytes exceeds the {max_stream}-byte bound for {layout}")
-    levels = levels_for(layout.height, layout.width)
     template = np.zeros((layout.height, layout.width, layout.channels), dtype=np.uint8)
     planes_q, steps = analyse(template, layout)  # zero arrays of the right shapes, filled in place
     cdfs, lengths, offsets = tables.coder_lists()
@@ -267,17 +266,11 @@ def decode(stream: bytes, layout: ImageLayout, tables: EntropyTables, max_stream
     # compressai's decoder reads without bounds checks; zero padding past the stream keeps even a
     # forged stream's reads inside this buffer (each symbol reads at most a few words).
     decoder.set_stream(stream + bytes(16 * layout.n_symbols + 64))
-    decoded = 0
 
     def produce(ctx: np.ndarray, _: np.ndarray) -> np.ndarray:
-        nonlocal decoded
-        decoded += ctx.size
-        if decoded > layout.n_symbols:
-            raise ChecksumError("LR stream decodes to more symbols than the image holds")
         indexes = tables.context_map[ctx].astype(np.int32).tolist()
         return np.asarray(decoder.decode_stream(indexes, cdfs, lengths, offsets), dtype=np.int32)
 
-    assert levels == len(planes_q[0][1])
     _walk(planes_q, layout.plane_kinds(), steps, produce)
     return synthesise(planes_q, steps)
 
