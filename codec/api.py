@@ -234,7 +234,7 @@ def _upscale(net, lr: np.ndarray, temperature: float, seed: int, device: torch.d
 
 def decode(data: bytes, *, device: str | torch.device = "auto", temperature: float | None = None,
            seed: int | None = None, thumbnail: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
-           progress: bool = False):
+           dtype: torch.dtype = torch.float32, progress: bool = False):
     """Decode ``.irr`` bytes to a PIL image (mode L, RGB or RGBA; ICC and EXIF in ``info``).
 
     Args:
@@ -243,10 +243,11 @@ def decode(data: bytes, *, device: str | torch.device = "auto", temperature: flo
         seed: seed of the latent draw; None uses the file's.
         thumbnail: return the stored LR image without running the network.
         max_pixels: refuse files declaring more pixels than this (decompression-bomb guard).
+        dtype: the network's precision; float16 or bfloat16 on CUDA only (the LR stays bit-exact).
         progress: show a progress bar over the network's tiles on large images.
     """
     d = decode_file(data, device=device, temperature=temperature, seed=seed, thumbnail=thumbnail,
-                    max_pixels=max_pixels, progress=progress)
+                    max_pixels=max_pixels, dtype=dtype, progress=progress)
     im = to_pil(d.array)
     if d.icc_profile is not None:
         im.info["icc_profile"] = d.icc_profile

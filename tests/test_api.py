@@ -223,7 +223,24 @@ def test_tiled_encode_matches_whole_image_encode(sample_rgb):
 
 def test_half_precision_is_refused_on_the_cpu():
     with pytest.raises(codec.InputError, match="CUDA"):
-        codec.api.decode_file(codec.encode(photo_like(8, 8)), device="cpu", dtype=torch.float16)
+        codec.decode(codec.encode(photo_like(8, 8)), device="cpu", dtype=torch.float16)
+
+
+def test_gray_with_alpha_becomes_rgba_and_cmyk_becomes_rgb():
+    la = Image.fromarray(photo_like(12, 14, 4)).convert("LA")
+    out = codec.decode(codec.encode(la))
+    assert out.mode == "RGBA" and np.array_equal(np.asarray(out)[..., 3], np.asarray(la.getchannel("A")))
+    cmyk = Image.fromarray(photo_like(12, 14)).convert("CMYK")
+    assert codec.decode(codec.encode(cmyk)).mode == "RGB"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_half_precision_cuda_decode_is_close_to_float32(sample_rgb):
+    data = codec.encode(sample_rgb)
+    full = codec.decode_array(data, device="cuda")
+    half = np.asarray(codec.decode(data, device="cuda", dtype=torch.float16))
+    assert psnr(full, half) > 40
 
 
 def test_palette_images_become_rgb_or_rgba():
