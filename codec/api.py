@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from PIL import Image
 
 from bitstream.container import DEFAULT_MAX_PIXELS, Header, IrrFile, max_stream_bytes, pack, unpack
 from bitstream.errors import ChecksumError, InputError, WeightsMismatchError
@@ -83,7 +84,7 @@ def encode(image: ImageLike, *, quality: int = DEFAULT_QUALITY, scale: int = DEF
         raise InputError(f"scale must be 2 or 4, got {scale}")
     if lossless:
         quality = LOSSLESS_QUALITY
-    step = quality_to_step(quality)
+    quality_to_step(quality)  # validates
     if not 0 <= temperature <= 65.535 or not math.isfinite(temperature):
         raise InputError(f"temperature must be in 0..65, got {temperature}")
     if not 0 <= seed < 2**32:
@@ -91,10 +92,12 @@ def encode(image: ImageLike, *, quality: int = DEFAULT_QUALITY, scale: int = DEF
     pixels = load(image, max_pixels)
     if not keep_metadata:
         pixels = Pixels(pixels.array)
-    return encode_pixels(pixels, EncodeSettings(quality, scale, temperature, seed), step)
+    return encode_pixels(pixels, EncodeSettings(quality, scale, temperature, seed))
 
 
-def encode_pixels(pixels: Pixels, settings: EncodeSettings, step: float) -> bytes:
+def encode_pixels(pixels: Pixels, settings: EncodeSettings) -> bytes:
+    """Encode normalised pixels (see :mod:`codec.pixels`) with validated settings."""
+    step = quality_to_step(settings.quality)
     a = pixels.array
     h, w, channels = a.shape
     rgb = np.repeat(a, 3, axis=2) if channels == 1 else a[..., :3]
@@ -234,7 +237,7 @@ def _upscale(net, lr: np.ndarray, temperature: float, seed: int, device: torch.d
 
 def decode(data: bytes, *, device: str | torch.device = "auto", temperature: float | None = None,
            seed: int | None = None, thumbnail: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
-           dtype: torch.dtype = torch.float32, progress: bool = False):
+           dtype: torch.dtype = torch.float32, progress: bool = False) -> Image.Image:
     """Decode ``.irr`` bytes to a PIL image (mode L, RGB or RGBA; ICC and EXIF in ``info``).
 
     Args:
