@@ -134,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=int, default=0, help="CPU threads (0: PyTorch's default)")
     t.add_argument("--device", default="cpu", help="cpu or cuda")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--revision", type=int, default=1, help="revision written into the exported weights (default 1)")
     t.add_argument("--blocks", type=int, default=4, help="coupling blocks per x2 stage (default 4)")
     t.add_argument("--hidden", type=int, default=32, help="channels inside each coupling subnet (default 32)")
     t.add_argument("--log-every", type=int, default=50)
@@ -287,7 +288,7 @@ def _info(args: argparse.Namespace) -> None:
 def _train(args: argparse.Namespace) -> None:
     from codec.train import TrainConfig, train
 
-    cfg = TrainConfig(data=args.data, out=args.out, scale=args.scale, name=f"irr-x{args.scale}",
+    cfg = TrainConfig(data=args.data, out=args.out, scale=args.scale, name=f"irr-x{args.scale}", revision=args.revision,
                       iterations=args.iterations, batch=args.batch, patch=args.patch, lr=args.lr,
                       threads=args.threads, device=args.device, seed=args.seed, blocks=args.blocks,
                       hidden=args.hidden, log_every=args.log_every, validate_every=args.validate_every)
