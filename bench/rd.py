@@ -16,7 +16,6 @@ from PIL import Image
 from bench.codecs import Codec
 from bench.metrics import bpp, ms_ssim, psnr
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".ppm"}
 
 
 @dataclass
@@ -34,13 +33,6 @@ class Row:
     decoding_time: float
 
 
-def list_images(folder: Path) -> list[Path]:
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise FileNotFoundError(f"no images in {folder}")
-    return files
-
-
 def load_rgb(path: Path) -> np.ndarray:
     with Image.open(path) as im:
         return np.asarray(im.convert("RGB"))
@@ -56,9 +48,7 @@ def load_image(path: Path, keep_icc: bool) -> Image.Image:
     return out
 
 
-def measure(c: Codec, name: str, image: Image.Image | np.ndarray, parameter: int) -> Row:
-    if isinstance(image, np.ndarray):
-        image = Image.fromarray(image)
+def measure(c: Codec, name: str, image: Image.Image, parameter: int) -> Row:
     rgb = np.asarray(image)
     t0 = time.perf_counter()
     data = c.encode(image, parameter)
@@ -152,8 +142,9 @@ def merge(runs: list[Path], out: Path, reference: str, published: list[dict]) ->
     results: dict[str, dict] = {}
     for run_dir in runs:
         for path in sorted(run_dir.glob("*.json")):
-            if path.name != "summary.json" and path.name != "rescaling.json":
-                results[path.stem] = json.loads(path.read_text())
+            r = json.loads(path.read_text())
+            if "bpp" in r.get("results", {}):  # a CompressAI results file, not a summary or report
+                results[path.stem] = r
     if not results:
         raise FileNotFoundError(f"no per-codec results in {', '.join(map(str, runs))}")
     out.mkdir(parents=True, exist_ok=True)

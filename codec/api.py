@@ -225,14 +225,18 @@ def decode_file(data: bytes, *, device: str | torch.device = "auto", temperature
 def _upscale(net, lr: np.ndarray, temperature: float, seed: int, device: torch.device,
              dtype: torch.dtype = torch.float32, tile: int | None = TILE, progress: bool = False) -> np.ndarray:
     """Inverse pass from the 8-bit LR; z is drawn whole on the CPU, so tiling never changes it."""
+    x = network_input(net, lr, temperature, seed)
+    on_device = models.to_device(net, device, dtype)
+    return tiled_to_uint8(on_device.inverse, x, net.scale, tile=tile or max(x.shape[2:]),
+                          device=device, dtype=dtype, progress=progress)
+
+
+def network_input(net, lr: np.ndarray, temperature: float, seed: int) -> torch.Tensor:
+    """(1, 3 * scale^2, h, w) CPU float32: the LR in [0, 1] (gray replicated) followed by its z."""
     if lr.shape[2] == 1:
         lr = np.repeat(lr, 3, axis=2)
     x = torch.from_numpy(np.array(lr)).permute(2, 0, 1)[None].float() / 255
-    n, _, h, w = x.shape
-    z = net.draw_latent(n, h, w, temperature, seed)
-    on_device = models.to_device(net, device, dtype)
-    return tiled_to_uint8(on_device.inverse, torch.cat([x, z], dim=1), net.scale, tile=tile or max(h, w),
-                          device=device, dtype=dtype, progress=progress)
+    return torch.cat([x, net.draw_latent(1, x.shape[2], x.shape[3], temperature, seed)], dim=1)
 
 
 def decode(data: bytes, *, device: str | torch.device = "auto", temperature: float | None = None,

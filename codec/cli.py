@@ -27,9 +27,6 @@ class BatchFailed(IrrError):
     """Some files of a batch failed; each was already reported."""
 
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".gif", ".heic", ".avif"}
-
-
 def write_atomic(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same folder and a rename; ``-`` is stdout."""
     if path == "-":
@@ -162,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _jobs(args: argparse.Namespace, suffixes: set[str], out_suffix: str) -> list[tuple[str, str]]:
+def _jobs(args: argparse.Namespace, suffixes: frozenset[str] | set[str], out_suffix: str) -> list[tuple[str, str]]:
     """(input, output) pairs: one file to one path, or many inputs (files, folders) into a folder."""
     inputs: list[str] = []
     for item in args.input:
@@ -253,8 +250,8 @@ def _batch(fn, jobs: list[tuple[str, str]], args: argparse.Namespace) -> None:
         from concurrent.futures import ProcessPoolExecutor
 
         # spawn, not fork: a forked child inherits torch's thread pools mid-state and can hang.
-        pool = ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn"))
-        results = pool.map(_run_one, tasks)
+        with ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(_run_one, tasks))
     failed = 0
     for src, error, message in results:
         if error is None:
@@ -267,6 +264,8 @@ def _batch(fn, jobs: list[tuple[str, str]], args: argparse.Namespace) -> None:
 
 
 def _encode(args: argparse.Namespace) -> None:
+    from codec.pixels import IMAGE_SUFFIXES
+
     _batch(_encode_one, _jobs(args, IMAGE_SUFFIXES, ".irr"), args)
 
 
@@ -306,7 +305,8 @@ def _fit_tables(args: argparse.Namespace) -> None:
 
 def _bench(args: argparse.Namespace) -> None:
     from bench.codecs import available
-    from bench.rd import list_images, run, write_outputs
+    from bench.rd import run, write_outputs
+    from codec.pixels import list_images
 
     codecs = available()
     keys = [k.strip() for k in args.codecs.split(",") if k.strip()]

@@ -56,12 +56,7 @@ def decode_batch(files: Sequence[bytes], *, device: str | torch.device = "auto",
         net = models.load_model(name, revision)[0]
         options = [api.decode_options(temperature, stored[i].header, device, dtype) for i in indexes]
         dev = options[0][1]
-        batch = []
-        for i, (t, _) in zip(indexes, options):
-            lr = stored[i].lr if stored[i].lr.shape[2] == 3 else np.repeat(stored[i].lr, 3, axis=2)
-            x = torch.from_numpy(np.array(lr)).permute(2, 0, 1)[None].float() / 255
-            z = net.draw_latent(1, x.shape[2], x.shape[3], t, stored[i].header.seed)
-            batch.append(torch.cat([x, z], dim=1))
+        batch = [api.network_input(net, stored[i].lr, t, stored[i].header.seed) for i, (t, _) in zip(indexes, options)]
         y = models.to_device(net, dev, dtype).inverse(torch.cat(batch).to(dev, dtype))
         pixels = torch.round(y[:, :3].float().clamp(0, 1) * 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
         for k, i in enumerate(indexes):

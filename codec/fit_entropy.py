@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from codec.api import _downscale, quality_to_step
-from codec.train import list_images, load_rgb
+from codec.pixels import list_images
+from codec.train import load_rgb
 from entropy import coder
 from entropy.tables import EntropyTables, build_family, fit_context_map
 
@@ -49,7 +50,7 @@ def fill_unseen(tables: EntropyTables, seen: np.ndarray) -> EntropyTables:
 
 
 def fit(data: Path, max_images: int = 0) -> EntropyTables:
-    files = list_images(data)
+    files = list_images(data, recursive=True)
     if max_images:
         files = files[:max_images]
     images = [load_rgb(f).permute(1, 2, 0).numpy() for f in files]

@@ -19,6 +19,20 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from bitstream.errors import InputError, LimitError
 
+# What the batch CLI, training and benchmarks pick up from a folder.
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".gif",
+                            ".heic", ".avif"})
+
+
+def list_images(folder: Path, recursive: bool = False) -> list[Path]:
+    """Image files in ``folder`` (and below it with ``recursive``), sorted; FileNotFoundError if none."""
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    files = sorted(p for p in found if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"no images in {folder}")
+    return files
+
+
 ImageLike = Image.Image | np.ndarray | str | Path | io.IOBase
 
 

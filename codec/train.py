@@ -29,9 +29,7 @@ from torch import Tensor
 
 from codec.models import serialize
 from codec.network import LR_CHANNELS, InvertibleRescaler, NetworkConfig
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".ppm"}
-
+from codec.pixels import list_images
 
 @dataclass
 class TrainConfig:
@@ -108,13 +106,6 @@ def _start_distributed(cfg: TrainConfig) -> tuple[int, int, torch.device]:
             torch.cuda.set_device(device)
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return rank, world, device
-
-
-def list_images(folder: Path) -> list[Path]:
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise FileNotFoundError(f"no images in {folder}")
-    return files
 
 
 def split_train_val(files: list[Path]) -> tuple[list[Path], list[Path]]:
@@ -196,7 +187,7 @@ def _train(cfg: TrainConfig, progress: bool, rank: int, world: int, device: torc
     main = rank == 0  # only rank 0 logs, validates and writes files
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    files = list_images(Path(cfg.data))
+    files = list_images(Path(cfg.data), recursive=True)
     train_files, val_files = split_train_val(files)
     rng = random.Random(cfg.seed * 1009 + rank)  # each rank draws its own patches
     torch.manual_seed(cfg.seed)

@@ -61,7 +61,9 @@ def test_overlap_is_common_range_over_union():
 
 def test_classical_codec_rows_and_compressai_schema(tmp_path):
     jpeg = available()["jpeg"]
-    x = photo_like(64, 96)
+    from PIL import Image
+
+    x = Image.fromarray(photo_like(64, 96))
     rows = [measure(jpeg, "synthetic", x, q) for q in (20, 80)]
     assert rows[0].bpp < rows[1].bpp and rows[0].psnr_rgb < rows[1].psnr_rgb
     r = compressai_results(jpeg, rows)
@@ -85,7 +87,9 @@ def test_hevc_qp_is_really_applied():
 
 def test_irr_goes_through_the_public_api():
     irr = available()["irr"]
-    row = measure(irr, "synthetic", photo_like(32, 48), 85)
+    from PIL import Image
+
+    row = measure(irr, "synthetic", Image.fromarray(photo_like(32, 48)), 85)
     assert row.bpp > 0 and row.psnr_rgb > 15
 
 
@@ -150,6 +154,8 @@ def test_merge_combines_earlier_runs_into_one_summary(tmp_path):
         curve_ = {"name": key, "results": {"bpp": [0.5, 1.0, 2.0], "psnr-rgb": [30 + shift, 33 + shift, 36 + shift],
                                             "ms-ssim-rgb": [0.9, 0.95, 0.98]}}
         (tmp_path / name / f"{key}.json").write_text(json.dumps(curve_))
+    (tmp_path / "b" / "summary-old.json").write_text(json.dumps({"reference": "x", "codecs": {}}))
     summary = merge([tmp_path / "a", tmp_path / "b"], tmp_path / "out", "jpeg", [])
     assert summary["codecs"]["webp"]["bd_rate_vs_jpeg"] < 0
+    assert set(summary["codecs"]) == {"jpeg", "webp"}  # summaries and reports are not codecs
     assert (tmp_path / "out" / "rd.png").exists()
