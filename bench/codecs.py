@@ -19,7 +19,8 @@ from PIL import Image
 
 JPEG_QUALITIES = (5, 10, 15, 20, 30, 40, 50, 60, 70, 80, 90, 95)
 HEVC_QPS = (47, 42, 37, 32, 27, 22, 17, 12)
-IRR_QUALITIES = (10, 25, 40, 55, 70, 85, 100)
+IRR_QUALITIES = (10, 25, 40, 55, 70, 85, 100)  # fixed-scale sweeps: 100 is the lossless-LR ceiling
+IRR_LADDER_QUALITIES = (4, 10, 16, 24, 32, 40, 48, 56, 64, 72, 80)  # the ladder: ~0.02 to ~4 bpp on photos
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def _bpg_decode(data: bytes) -> np.ndarray:
         return _pil_decode(dst.read_bytes())
 
 
-def _irr_encoder(scale: int) -> Callable[[Image.Image, int], bytes]:
+def _irr_encoder(scale: int | None) -> Callable[[Image.Image, int], bytes]:
     def encode(image: Image.Image, quality: int) -> bytes:
         import codec
 
@@ -110,7 +111,9 @@ def available() -> dict[str, Codec]:
               "quality", JPEG_QUALITIES, _pil_encoder("AVIF", speed=6), _pil_decode),
         Codec("avif444", "AVIF 4:4:4", "Pillow built-in AVIF, quality=q, speed=6, subsampling 4:4:4",
               "quality", JPEG_QUALITIES, _pil_encoder("AVIF", speed=6, subsampling="4:4:4"), _pil_decode),
-        Codec("irr", "irr x2", "irr codec.encode(quality=q, scale=2), decode at the file's temperature on CPU",
+        Codec("irr", "irr", "irr codec.encode(quality=q) (the rate ladder picks the scale), decode on CPU",
+              "quality", IRR_LADDER_QUALITIES, _irr_encoder(None), _irr_decode),
+        Codec("irr2", "irr x2", "irr codec.encode(quality=q, scale=2), decode at the file's temperature on CPU",
               "quality", IRR_QUALITIES, _irr_encoder(2), _irr_decode),
         Codec("irr4", "irr x4", "irr codec.encode(quality=q, scale=4), decode at the file's temperature on CPU",
               "quality", IRR_QUALITIES, _irr_encoder(4), _irr_decode),

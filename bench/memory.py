@@ -1,6 +1,6 @@
 """Peak memory of encoding and decoding a large photo-like image, each in a fresh process.
 
-    python -m bench.memory --megapixels 24
+    python -m bench.memory --megapixels 24 [--scale 2]
 
 Peak resident memory (``ru_maxrss``) includes the Python interpreter, torch and the weights.
 """
@@ -31,12 +31,12 @@ def synthetic_photo(height: int, width: int) -> np.ndarray:
     return out
 
 
-def _step(step: str, image: Path, irr: Path) -> None:
+def _step(step: str, image: Path, irr: Path, scale: int | None) -> None:
     import codec
 
     t0 = time.perf_counter()
     if step == "encode":
-        irr.write_bytes(codec.encode(np.load(image), quality=75))
+        irr.write_bytes(codec.encode(np.load(image), quality=75, scale=scale))
     else:
         out = codec.decode_array(irr.read_bytes(), device="cpu")
         assert out.shape[2] == 3
@@ -47,12 +47,13 @@ def _step(step: str, image: Path, irr: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--megapixels", type=float, default=24.0)
+    parser.add_argument("--scale", type=int, choices=(1, 2, 4), default=None, help="default: the rate ladder's")
     parser.add_argument("--step", choices=("encode", "decode"), help=argparse.SUPPRESS)
     parser.add_argument("--image", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--irr", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:
-        _step(args.step, args.image, args.irr)
+        _step(args.step, args.image, args.irr, args.scale)
         return
     width = int(round((args.megapixels * 1e6 * 1.5) ** 0.5))
     height = int(round(args.megapixels * 1e6 / width))
@@ -62,7 +63,8 @@ def main() -> None:
         results = []
         for step in ("encode", "decode"):
             out = subprocess.run([sys.executable, "-m", "bench.memory", "--step", step, "--image", str(image),
-                                  "--irr", str(irr)], capture_output=True, text=True, check=True)
+                                  "--irr", str(irr), *(["--scale", str(args.scale)] if args.scale else [])],
+                                 capture_output=True, text=True, check=True)
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(json.dumps({"width": width, "height": height, "bytes": irr.stat().st_size, "results": results}, indent=1))
 

@@ -25,6 +25,8 @@ from bitstream.errors import (
 
 SIGNATURE = b"\x89IRR\r\n\x1a\n"
 MAJOR, MINOR = 1, 0
+# Minor 1 added scale 1 (the image stored directly, no network); files that use it say 1.1.
+DIRECT_MINOR = 1
 MAX_SIDE = 1 << 20
 DEFAULT_MAX_PIXELS = 1 << 28
 MAX_CHUNK = (1 << 31) - 1
@@ -57,7 +59,7 @@ IHDR = cs.Struct(
     "channels" / cs.Int8ub,  # 1 gray, 3 RGB, 4 RGBA
     "bit_depth" / cs.Int8ub,  # 8
     "color_transform" / cs.Int8ub,  # 0 none (gray), 1 YCoCg-R
-    "scale" / cs.Int8ub,  # 2 or 4
+    "scale" / cs.Int8ub,  # 1 (direct), 2 or 4
     "quality" / cs.Int8ub,  # 1..100, informative
     "lr_step" / cs.Int16ub,  # quantiser step of the LR, 8.8 fixed point; 256 = lossless
     "model_name" / Ascii,
@@ -180,7 +182,7 @@ def _validate_header(h: Header, max_pixels: int) -> None:
         raise FormatError(f"unsupported channel count {h.channels}")
     if h.bit_depth != 8:
         raise FormatError(f"unsupported bit depth {h.bit_depth}")
-    if h.scale not in (2, 4):
+    if h.scale not in (1, 2, 4):
         raise FormatError(f"unsupported scale {h.scale}")
     if not 1 <= h.quality <= 100:
         raise FormatError(f"quality {h.quality} is outside 1..100")

@@ -10,15 +10,16 @@ import numpy as np
 import torch
 from PIL import Image
 
-from bitstream.container import DEFAULT_MAX_PIXELS, Header, IrrFile, max_stream_bytes, pack, unpack
-from bitstream.errors import ChecksumError, InputError, WeightsMismatchError
+from bitstream.container import DEFAULT_MAX_PIXELS, DIRECT_MINOR, Header, IrrFile, max_stream_bytes, pack, unpack
+from bitstream.errors import ChecksumError, FormatError, InputError, WeightsMismatchError
 from codec import models, resources
 from codec.pixels import ImageLike, Pixels, load, to_pil
 from codec.tiling import MARGIN, TILE, tiled_to_uint8
 from entropy import coder
 
 DEFAULT_QUALITY = 75
-DEFAULT_SCALE = 2
+DEFAULT_SCALE: int | None = None  # chosen per quality by the rate ladder
+SCALES = (1, 2, 4)
 DEFAULT_TEMPERATURE = 0.0
 LOSSLESS_QUALITY = 100
 
@@ -30,12 +31,43 @@ def quality_to_step(quality: int) -> float:
     return 2.0 ** ((100 - quality) / 12.5)
 
 
+# The rate ladder, (quality below which, scale), first match wins; otherwise scale 1. Measured on
+# held-out training photos, never on eval/ (`python -m bench.ladder`, bench/results/ladder.json):
+# with the r1 rescalers and the w97-laplace-1 coder, x4 wins below ~0.05 bpp and storing the image
+# itself wins above; x2 leads only between 0.051 and 0.056 bpp, too narrow to give it a rung.
+LADDER: tuple[tuple[int, int], ...] = ((13, 4),)
+
+
+def scale_for_quality(quality: int) -> int:
+    """The scale the rate ladder picks for a quality (used when no scale is given)."""
+    for below, scale in LADDER:
+        if quality < below:
+            return scale
+    return 1
+
+
+def stored_step(quality: int, scale: int, auto: bool) -> float:
+    """Quantiser step of the stored image. On the ladder the step shrinks with the scale, so that a
+    quality keeps about the same rate whichever scale it lands on; an explicit scale uses the plain
+    step, so ``--scale 2 -q 100`` still stores its LR losslessly."""
+    step = quality_to_step(quality)
+    return max(1.0, step / scale) if auto else step
+
+
 @dataclass(frozen=True)
 class EncodeSettings:
     quality: int = DEFAULT_QUALITY
-    scale: int = DEFAULT_SCALE
+    scale: int | None = DEFAULT_SCALE  # None: the rate ladder's choice
     temperature: float = DEFAULT_TEMPERATURE
     seed: int = 0
+
+    @property
+    def resolved_scale(self) -> int:
+        return scale_for_quality(self.quality) if self.scale is None else self.scale
+
+    @property
+    def step(self) -> float:
+        return stored_step(self.quality, self.resolved_scale, auto=self.scale is None)
 
 
 def _resolve_device(device: str | torch.device) -> torch.device:
@@ -68,20 +100,22 @@ def _downscale(rgb: np.ndarray, scale: int, tile: int | None = TILE, progress: b
     return tiled_to_uint8(net, x, 1 / scale, align=scale, tile=size, margin=MARGIN * scale, progress=progress)
 
 
-def encode(image: ImageLike, *, quality: int = DEFAULT_QUALITY, scale: int = DEFAULT_SCALE,
+def encode(image: ImageLike, *, quality: int = DEFAULT_QUALITY, scale: int | None = DEFAULT_SCALE,
            lossless: bool = False, temperature: float = DEFAULT_TEMPERATURE, seed: int = 0,
            keep_metadata: bool = True, max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
     """Encode an image (path, PIL image or (H, W[, C]) uint8 array) to ``.irr`` bytes.
 
     Args:
-        quality: 1..100, higher is better; 100 (or ``lossless=True``) stores the LR losslessly.
-        scale: 2 or 4, the rescaling factor of the stored LR.
+        quality: 1..100, higher is better; 100 (or ``lossless=True``) stores the LR losslessly
+            (with scale 1, or no scale, that is the image itself: truly lossless).
+        scale: the rescaling factor of the stored LR: 2 or 4 (the invertible rescaler), 1 (the image
+            itself, no network), or None to let the rate ladder choose by quality (see ``LADDER``).
         temperature: default latent temperature written to the header (decoders may override).
         seed: seed of the latent draw, written to the header so every decode is reproducible.
         keep_metadata: carry the ICC profile and EXIF (False drops them, as cwebp does by default).
     """
-    if scale not in (2, 4):
-        raise InputError(f"scale must be 2 or 4, got {scale}")
+    if scale is not None and scale not in SCALES:
+        raise InputError(f"scale must be 1, 2 or 4 (or None to choose by quality), got {scale}")
     if lossless:
         quality = LOSSLESS_QUALITY
     quality_to_step(quality)  # validates
@@ -97,17 +131,21 @@ def encode(image: ImageLike, *, quality: int = DEFAULT_QUALITY, scale: int = DEF
 
 def encode_pixels(pixels: Pixels, settings: EncodeSettings) -> bytes:
     """Encode normalised pixels (see :mod:`codec.pixels`) with validated settings."""
-    step = quality_to_step(settings.quality)
+    scale = settings.resolved_scale
     a = pixels.array
     h, w, channels = a.shape
-    rgb = np.repeat(a, 3, axis=2) if channels == 1 else a[..., :3]
-    lr = _downscale(rgb, settings.scale)
-    if channels == 1:  # a gray image's LR stays gray: one plane, replicated again on decode
-        lr = np.round(lr.astype(np.float64).mean(axis=2, keepdims=True)).astype(np.uint8)
-    lr_step = min(65535, int(round(step * 256)))
-    model_name = models.DEFAULT_MODEL[settings.scale]
-    revision = models.latest_revision(model_name)
-    _, weights_hash = models.load_model(model_name, revision)
+    if scale == 1:  # the image itself: no network, no latent
+        lr = np.ascontiguousarray(a[..., :1] if channels == 1 else a[..., :3])
+        model_name, revision, weights_hash = models.DIRECT, 0, models.DIRECT_HASH
+    else:
+        rgb = np.repeat(a, 3, axis=2) if channels == 1 else a[..., :3]
+        lr = _downscale(rgb, scale)
+        if channels == 1:  # a gray image's LR stays gray: one plane, replicated again on decode
+            lr = np.round(lr.astype(np.float64).mean(axis=2, keepdims=True)).astype(np.uint8)
+        model_name = models.DEFAULT_MODEL[scale]
+        revision = models.latest_revision(model_name)
+        _, weights_hash = models.load_model(model_name, revision)
+    lr_step = min(65535, int(round(settings.step * 256)))
     tables, tables_hash = models.load_tables(models.DEFAULT_ENTROPY_MODEL)
     layout = coder.ImageLayout(lr.shape[0], lr.shape[1], lr.shape[2], lr_step / 256)
     lr_stream, lr_decoded = coder.encode(lr, layout, tables)
@@ -117,13 +155,14 @@ def encode_pixels(pixels: Pixels, settings: EncodeSettings) -> bytes:
         alpha_stream, _ = coder.encode(alpha, coder.ImageLayout(h, w, 1, 1.0), tables)
         alpha_crc = zlib.crc32(alpha.tobytes())
     header = Header(
-        width=w, height=h, channels=channels, scale=settings.scale, quality=settings.quality,
+        width=w, height=h, channels=channels, scale=scale, quality=settings.quality,
         lr_step=lr_step, model_name=model_name, model_revision=revision, weights_sha256=weights_hash,
         temperature_milli=int(round(settings.temperature * 1000)), seed=settings.seed,
         entropy_model=models.DEFAULT_ENTROPY_MODEL, tables_sha256=tables_hash,
         lr_crc32=zlib.crc32(lr_decoded.tobytes()), alpha_crc32=alpha_crc,
     )
-    return pack(IrrFile(header, lr_stream, alpha_stream, pixels.icc_profile, pixels.exif))
+    return pack(IrrFile(header, lr_stream, alpha_stream, pixels.icc_profile, pixels.exif,
+                        minor=DIRECT_MINOR if scale == 1 else 0))
 
 
 @dataclass
@@ -163,7 +202,11 @@ def read_stored(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Stored:
     f = unpack(data, max_pixels=max_pixels)
     h = f.header
     resources.check_decode_fits(h)
-    models.check_weights(h.model_name, h.model_revision, h.weights_sha256)
+    if h.scale == 1:
+        if (h.model_name, h.model_revision, h.weights_sha256) != (models.DIRECT, 0, models.DIRECT_HASH):
+            raise FormatError(f"a scale-1 file names no network, but this one names {h.model_name!r}")
+    else:
+        models.check_weights(h.model_name, h.model_revision, h.weights_sha256)
     lr_h, lr_w = h.lr_size
     lr_layout = coder.ImageLayout(lr_h, lr_w, 1 if h.channels == 1 else 3, h.lr_step / 256)
     lr = _entropy_decode(f.lr_stream, lr_layout, h.lr_crc32, "LR image", h.entropy_model, h.tables_sha256)
@@ -176,7 +219,7 @@ def read_stored(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Stored:
 
 
 def thumbnail_of(s: Stored) -> Decoded:
-    """The stored LR (with the alpha plane subsampled to its size)."""
+    """The stored LR (with the alpha plane subsampled to its size); a scale-1 file's is the image."""
     out = s.lr
     if s.alpha is not None:
         out = np.concatenate([s.lr, s.alpha[:: s.header.scale, :: s.header.scale]], axis=2)
@@ -216,6 +259,8 @@ def decode_file(data: bytes, *, device: str | torch.device = "auto", temperature
         return thumbnail_of(s)
     h = s.header
     t, dev = decode_options(temperature, h, device, dtype)
+    if h.scale == 1:
+        return finish(s, s.lr)
     net, _ = models.load_model(h.model_name, h.model_revision)
     rgb = _upscale(net, s.lr, t, h.seed if seed is None else seed, dev, dtype, tile, progress)
     return finish(s, rgb)

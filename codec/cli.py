@@ -79,6 +79,14 @@ def _ranged(kind: type, low: float, high: float):
 
 
 _quality = _ranged(int, 1, 100)
+
+
+def _scale(text: str) -> int | None:
+    if text == "auto":
+        return None
+    if text in ("1", "2", "4"):
+        return int(text)
+    raise argparse.ArgumentTypeError(f"must be auto, 1, 2 or 4, got {text!r}")
 _temperature = _ranged(float, 0, 65)
 _seed = _ranged(int, 0, 2**32 - 1)
 
@@ -96,9 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("-j", "--jobs", type=int, default=1, help="parallel worker processes for several inputs (default 1)")
     e.add_argument("-q", "--quality", type=_quality, default=DEFAULT_QUALITY,
                    help=f"1..100, higher is better; 100 stores the LR losslessly (default {DEFAULT_QUALITY})")
-    e.add_argument("--scale", type=int, choices=(2, 4), default=DEFAULT_SCALE,
-                   help=f"rescaling factor of the stored LR (default {DEFAULT_SCALE})")
-    e.add_argument("--lossless", action="store_true", help="store the 8-bit LR losslessly (same as -q 100)")
+    e.add_argument("--scale", type=_scale, default=DEFAULT_SCALE, metavar="{auto,1,2,4}",
+                   help="rescaling factor of the stored LR: 2 or 4 run the invertible rescaler, 1 stores the "
+                        "image itself; auto (default) picks by quality, see README 'Rate ladder'")
+    e.add_argument("--lossless", action="store_true",
+                   help="store the LR losslessly (same as -q 100); with scale auto or 1 the image is lossless")
     e.add_argument("--temperature", type=_temperature, default=0.0,
                    help="default latent temperature written to the file, 0..65 (default 0: the mean of z)")
     e.add_argument("--seed", type=_seed, default=0, help="seed of the latent draw written to the file (default 0)")
@@ -141,11 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--data", required=True, help="folder of training images")
     f.add_argument("-o", "--output", required=True, help="output tables file (.npz)")
     f.add_argument("--max-images", type=int, default=0, help="use only the first N images (0: all)")
+    f.add_argument("--wavelet", choices=("9/7", "5/3"), default="9/7", help="the lossy wavelet the tables are for (default 9/7)")
+    f.add_argument("--context-scheme", type=int, choices=(1, 2), default=2, help="entropy.coder.SCHEMES key (default 2)")
     b = sub.add_parser("bench", help="rate-distortion benchmark", description="Sweep codecs over a folder of images; write CompressAI-format JSON, CSV, plots and BD-rates.")
     b.add_argument("--images", help="folder of test images")
     b.add_argument("--merge", nargs="+", metavar="RUN", help="instead of coding: combine the results of earlier runs into one summary and plot")
     b.add_argument("--codecs", default="irr,jpeg,jpeg444,hevc444,webp,avif",
-                   help="comma-separated: irr, irr4, jpeg, jpeg444, hevc444, webp, avif, avif444, bpg (if on PATH)")
+                   help="comma-separated: irr (the rate ladder), irr2, irr4 (fixed scales), jpeg, jpeg444, hevc444, webp, avif, avif444, bpg (if on PATH)")
     b.add_argument("--out", default="bench-out", help="output folder (default bench-out)")
     b.add_argument("--reference", default="hevc444", help="codec key the BD-rates are computed against (default hevc444)")
     b.add_argument("--published", action="append", default=[], metavar="JSON[:LABEL]",
@@ -298,7 +310,7 @@ def _train(args: argparse.Namespace) -> None:
 def _fit_tables(args: argparse.Namespace) -> None:
     from codec.fit_entropy import fit
 
-    tables = fit(Path(args.data), args.max_images)
+    tables = fit(Path(args.data), args.max_images, args.wavelet, args.context_scheme)
     write_atomic(args.output, tables.to_bytes())
     print(f"{args.output}: {len(tables.context_map)} contexts", file=sys.stderr)
 

@@ -49,9 +49,12 @@ def decode_batch(files: Sequence[bytes], *, device: str | torch.device = "auto",
     """
     stored = [api.read_stored(data) for data in files]
     groups: dict[tuple, list[int]] = defaultdict(list)
-    for i, s in enumerate(stored):
-        groups[(s.header.model_name, s.header.model_revision, s.lr.shape[:2])].append(i)
     out: list[np.ndarray] = [np.empty(0)] * len(files)
+    for i, s in enumerate(stored):
+        if s.header.scale == 1:  # stored directly: nothing for the network to do
+            out[i] = api.finish(s, s.lr).array
+        else:
+            groups[(s.header.model_name, s.header.model_revision, s.lr.shape[:2])].append(i)
     for (name, revision, _), indexes in groups.items():
         net = models.load_model(name, revision)[0]
         options = [api.decode_options(temperature, stored[i].header, device, dtype) for i in indexes]

@@ -1,12 +1,15 @@
 """Fit the entropy model's context map on training images (``irr fit-tables``).
 
-The LR images are produced by the shipped networks, so the statistics are those the coder meets.
-Fitting counts symbols per context over a sweep of quantiser steps and picks, per context, the
-table of the frozen family that codes them in the fewest bits.
+The stored images are those the coder meets: the LRs the shipped networks produce (x2, x4) and the
+images themselves (scale 1). Fitting counts symbols per context over a sweep of quantiser steps and
+picks, per context, the table of the frozen family that codes them in the fewest bits. Only the
+training split is used (``codec.train.split_train_val``): the held-out images stay for decisions
+such as the rate ladder.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from pathlib import Path
 
@@ -14,22 +17,22 @@ import numpy as np
 
 from codec.api import _downscale, quality_to_step
 from codec.pixels import list_images
-from codec.train import load_rgb
+from codec.train import load_rgb, split_train_val
 from entropy import coder
 from entropy.tables import EntropyTables, build_family, fit_context_map
 
 FIT_QUALITIES = (100, 95, 90, 85, 80, 70, 60, 50, 40, 30, 20, 10)
-FIT_SCALES = (2, 4)
+FIT_SCALES = (1, 2, 4)
 
 
-def histograms_for(images: list[np.ndarray]) -> list[dict[int, int]]:
-    counts: list[dict[int, int]] = [defaultdict(int) for _ in range(coder.N_CONTEXTS)]
+def histograms_for(images: list[np.ndarray], lossy_wavelet: str, context_scheme: int) -> list[dict[int, int]]:
+    counts: list[dict[int, int]] = [defaultdict(int) for _ in range(coder.SCHEMES[context_scheme].n_contexts)]
     for rgb in images:
         for scale in FIT_SCALES:
-            lr = _downscale(rgb, scale)
+            lr = rgb if scale == 1 else _downscale(rgb, scale)
             for quality in FIT_QUALITIES:
                 layout = coder.ImageLayout(lr.shape[0], lr.shape[1], 3, round(quality_to_step(quality) * 256) / 256)
-                for ctx, values in coder.collect_statistics(lr, layout):
+                for ctx, values in coder.collect_statistics(lr, layout, lossy_wavelet, context_scheme):
                     keys, n = np.unique(ctx.astype(np.int64) * 65536 + (values.astype(np.int64) + 32768), return_counts=True)
                     for key, c in zip(keys.tolist(), n.tolist()):
                         counts[key >> 16][(key & 0xFFFF) - 32768] += c
@@ -46,14 +49,15 @@ def fill_unseen(tables: EntropyTables, seen: np.ndarray) -> EntropyTables:
             continue
         for b in np.flatnonzero(~seen[row]):
             cmap[row, b] = cmap[row, fitted[np.argmin(np.abs(fitted - b))]]
-    return EntropyTables(tables.cdfs, tables.lengths, tables.offsets, cmap.ravel())
+    return dataclasses.replace(tables, context_map=cmap.ravel())
 
 
-def fit(data: Path, max_images: int = 0) -> EntropyTables:
-    files = list_images(data, recursive=True)
+def fit(data: Path, max_images: int = 0, lossy_wavelet: str = "9/7", context_scheme: int = 2) -> EntropyTables:
+    files, _ = split_train_val(list_images(data, recursive=True))
     if max_images:
         files = files[:max_images]
     images = [load_rgb(f).permute(1, 2, 0).numpy() for f in files]
-    hists = histograms_for(images)
-    fitted = fit_context_map(build_family(coder.N_CONTEXTS), hists)
+    hists = histograms_for(images, lossy_wavelet, context_scheme)
+    family = build_family(coder.SCHEMES[context_scheme].n_contexts, lossy_wavelet, context_scheme)
+    fitted = fit_context_map(family, hists)
     return fill_unseen(fitted, np.array([bool(h) for h in hists]))

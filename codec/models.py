@@ -28,6 +28,8 @@ REGISTRY: dict[str, dict[int, str]] = {
     "irr-x4": {1: "irr-x4-r1.safetensors"},
 }
 DEFAULT_MODEL = {2: "irr-x2", 4: "irr-x4"}
+# What a scale-1 file (the image stored directly) names instead of a network.
+DIRECT, DIRECT_HASH = "none", bytes(32)
 
 
 def latest_revision(name: str) -> int:
@@ -110,8 +112,8 @@ def _device_copy(net: InvertibleRescaler, device: str, dtype: torch.dtype) -> In
 
 
 # Entropy-model id -> tables file in codec/weights. Append only; the id is written in every header.
-ENTROPY_MODELS: dict[str, str] = {"w53-laplace-1": "w53-laplace-1.npz"}
-DEFAULT_ENTROPY_MODEL = "w53-laplace-1"
+ENTROPY_MODELS: dict[str, str] = {"w53-laplace-1": "w53-laplace-1.npz", "w97-laplace-1": "w97-laplace-1.npz"}
+DEFAULT_ENTROPY_MODEL = "w97-laplace-1"
 
 
 @lru_cache(maxsize=4)

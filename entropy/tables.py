@@ -9,6 +9,7 @@ symbol is chosen by ``context_map[context_id]``, a small integer table fitted on
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import math
@@ -42,11 +43,16 @@ class EntropyTables:
     lengths: np.ndarray  # (N_SCALES,) int32, CDF entries incl. the overflow symbol and the final 2^16
     offsets: np.ndarray  # (N_SCALES,) int32, value of the first symbol
     context_map: np.ndarray  # (n_contexts,) uint8 -> row of cdfs
+    lossy_wavelet: str = "5/3"  # the wavelet of lossy coding (files without the field: 5/3)
+    context_scheme: int = 1  # entropy.coder.SCHEMES key (files without the field: 1)
 
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
         flat = np.concatenate([row[:n] for row, n in zip(self.cdfs, self.lengths)])
-        np.savez_compressed(buf, cdf_data=flat, lengths=self.lengths, offsets=self.offsets, context_map=self.context_map)
+        extra = {} if (self.lossy_wavelet, self.context_scheme) == ("5/3", 1) else {
+            "lossy_wavelet": np.array(self.lossy_wavelet), "context_scheme": np.array(self.context_scheme)}
+        np.savez_compressed(buf, cdf_data=flat, lengths=self.lengths, offsets=self.offsets,
+                            context_map=self.context_map, **extra)
         return buf.getvalue()
 
     @classmethod
@@ -54,11 +60,13 @@ class EntropyTables:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             flat, lengths = z["cdf_data"].astype(np.int32), z["lengths"].astype(np.int32)
             offsets, context_map = z["offsets"].astype(np.int32), z["context_map"].astype(np.uint8)
+            wavelet = str(z["lossy_wavelet"]) if "lossy_wavelet" in z.files else "5/3"
+            scheme = int(z["context_scheme"]) if "context_scheme" in z.files else 1
         cdfs = np.zeros((len(lengths), int(lengths.max())), dtype=np.int32)
         starts = np.concatenate([[0], np.cumsum(lengths)])
         for i, n in enumerate(lengths):
             cdfs[i, :n] = flat[starts[i] : starts[i + 1]]
-        return cls(cdfs, lengths, offsets, context_map)
+        return cls(cdfs, lengths, offsets, context_map, wavelet, scheme)
 
     def digest(self) -> bytes:
         return hashlib.sha256(self.to_bytes()).digest()
@@ -69,7 +77,7 @@ class EntropyTables:
         return cdfs, self.lengths.tolist(), self.offsets.tolist()
 
 
-def build_family(n_contexts: int) -> EntropyTables:
+def build_family(n_contexts: int, lossy_wavelet: str = "5/3", context_scheme: int = 1) -> EntropyTables:
     """Quantise the Laplace family to integer CDFs (build time only; the result is shipped)."""
     import warnings
 
@@ -90,7 +98,8 @@ def build_family(n_contexts: int) -> EntropyTables:
     for i, row in enumerate(rows):
         table[i, : len(row)] = row
     default = np.full(n_contexts, N_SCALES // 2, dtype=np.uint8)
-    return EntropyTables(table, np.array(lengths, np.int32), np.array(offsets, np.int32), default)
+    return EntropyTables(table, np.array(lengths, np.int32), np.array(offsets, np.int32), default, lossy_wavelet,
+                         context_scheme)
 
 
 def code_lengths(tables: EntropyTables, histogram: dict[int, int]) -> np.ndarray:
@@ -115,4 +124,4 @@ def fit_context_map(tables: EntropyTables, histograms: list[dict[int, int]]) -> 
     for ctx, hist in enumerate(histograms):
         if hist:
             context_map[ctx] = int(np.argmin(code_lengths(tables, hist)))
-    return EntropyTables(tables.cdfs, tables.lengths, tables.offsets, context_map)
+    return dataclasses.replace(tables, context_map=context_map)

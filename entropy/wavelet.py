@@ -1,7 +1,8 @@
-"""Reversible integer transforms: YCoCg-R colour and the LeGall 5/3 lifting wavelet (JPEG 2000's).
+"""Integer transforms: YCoCg-R colour and two lifting wavelets, LeGall 5/3 and CDF 9/7.
 
 Integers in, integers out, exactly invertible for any size (odd and 1-pixel sides included), so
-the lossless path is bit-exact and the lossy path's reconstruction is identical on every machine.
+the lossless path is bit-exact and the lossy path's reconstruction is identical on every machine:
+no floating point is involved anywhere.
 """
 
 from __future__ import annotations
@@ -31,55 +32,87 @@ def ycocg_inverse(planes: np.ndarray) -> np.ndarray:
     return np.stack([r, g, b], axis=-1)
 
 
-def _lift_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One 5/3 lifting step along axis 0: x (n, ...) -> low (ceil(n/2), ...), high (floor(n/2), ...)."""
+def _odd_neighbours(even: np.ndarray, n_odd: int) -> np.ndarray:
+    """even[i] + even[i + 1] for each odd sample i, mirrored at the end."""
+    right = even[1 : n_odd + 1] if even.shape[0] > n_odd else np.concatenate([even[1:], even[-1:]])
+    return even[:n_odd] + right
+
+
+def _even_neighbours(odd: np.ndarray, n_even: int) -> np.ndarray:
+    """odd[i - 1] + odd[i] for each even sample i, mirrored at both ends."""
+    left, right = np.concatenate([odd[:1], odd[:-1]]), odd
+    if n_even > odd.shape[0]:
+        left, right = np.concatenate([left, odd[-1:]]), np.concatenate([odd, odd[-1:]])
+    return left + right
+
+
+# Each wavelet is a list of lifting steps (updates odd samples?, integer step on the neighbour sum).
+# 5/3: JPEG 2000's reversible filter. 9/7: the CDF 9/7 lifting factors (Daubechies-Sweldens) in
+# 16-bit fixed point, each step rounded to an integer, so the transform is integer-exact everywhere;
+# its subband gains are left unnormalised (the quantiser steps absorb them).
+_Q = 16
+_CDF97 = (-1.586134342059924, -0.052980118572961, 0.882911075530934, 0.443506852043971)
+_LIFTING = {
+    "5/3": ((True, lambda n: -(n >> 1)), (False, lambda n: (n + 2) >> 2)),
+    "9/7": tuple((i % 2 == 0, lambda n, c=int(round(a * (1 << _Q))): (c * n + (1 << (_Q - 1))) >> _Q)
+                 for i, a in enumerate(_CDF97)),
+}
+# The lossy 9/7 path works on samples with this many fractional bits, so the lifting steps' rounding
+# stays far below the quantiser's noise (integer 9/7 on plain integers costs ~1 dB at high rates).
+FRACTION_BITS = {"5/3": 0, "9/7": 4}
+
+
+def _lift_forward(x: np.ndarray, wavelet: str) -> tuple[np.ndarray, np.ndarray]:
+    """One lifting pass along axis 0: x (n, ...) -> low (ceil(n/2), ...), high (floor(n/2), ...)."""
     even, odd = x[0::2], x[1::2]
-    n_high = odd.shape[0]
-    if n_high == 0:
+    if odd.shape[0] == 0:
         return even.copy(), odd.copy()
-    right = even[1 : n_high + 1] if even.shape[0] > n_high else np.concatenate([even[1:], even[-1:]])
-    high = odd - ((even[:n_high] + right) >> 1)
-    left_h = np.concatenate([high[:1], high[:-1]])
-    right_h = high if even.shape[0] == n_high else np.concatenate([high, high[-1:]])
-    left_h = left_h if even.shape[0] == n_high else np.concatenate([left_h, high[-1:]])
-    low = even + ((left_h + right_h + 2) >> 2)
-    return low, high
+    for on_odd, step in _LIFTING[wavelet]:
+        if on_odd:
+            odd = odd + step(_odd_neighbours(even, odd.shape[0]))
+        else:
+            even = even + step(_even_neighbours(odd, even.shape[0]))
+    return even, odd
 
 
-def _lift_inverse(low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    n_high = high.shape[0]
-    if n_high == 0:
-        return low.copy()
-    left_h = np.concatenate([high[:1], high[:-1]])
-    right_h = high if low.shape[0] == n_high else np.concatenate([high, high[-1:]])
-    left_h = left_h if low.shape[0] == n_high else np.concatenate([left_h, high[-1:]])
-    even = low - ((left_h + right_h + 2) >> 2)
-    right = even[1 : n_high + 1] if even.shape[0] > n_high else np.concatenate([even[1:], even[-1:]])
-    odd = high + ((even[:n_high] + right) >> 1)
-    x = np.empty((low.shape[0] + n_high, *low.shape[1:]), dtype=low.dtype)
+def _lift_inverse(low: np.ndarray, high: np.ndarray, wavelet: str) -> np.ndarray:
+    even, odd = low, high
+    if odd.shape[0] == 0:
+        return even.copy()
+    for on_odd, step in reversed(_LIFTING[wavelet]):
+        if on_odd:
+            odd = odd - step(_odd_neighbours(even, odd.shape[0]))
+        else:
+            even = even - step(_even_neighbours(odd, even.shape[0]))
+    x = np.empty((even.shape[0] + odd.shape[0], *even.shape[1:]), dtype=even.dtype)
     x[0::2], x[1::2] = even, odd
     return x
 
 
-def dwt2(plane: np.ndarray, levels: int) -> tuple[np.ndarray, Bands]:
-    """Multi-level 2-D 5/3 transform of an int32 plane: (coarsest LL, [(HL, LH, HH) finest first])."""
+def dwt2(plane: np.ndarray, levels: int, wavelet: str = "5/3") -> tuple[np.ndarray, Bands]:
+    """Multi-level 2-D integer transform of a plane: (coarsest LL, [(HL, LH, HH) finest first]).
+
+    The 9/7 coefficients carry ``FRACTION_BITS`` extra bits (int64); 5/3 stays int32.
+    """
     bands: Bands = []
-    ll = plane.astype(np.int32)
+    shift = FRACTION_BITS[wavelet]
+    ll = plane.astype(np.int64) << shift if shift else plane.astype(np.int32)
     for _ in range(levels):
-        low_w, high_w = (a.T for a in _lift_forward(ll.T))  # along width
-        ll, lh = _lift_forward(low_w)  # along height
-        hl, hh = _lift_forward(high_w)
+        low_w, high_w = (a.T for a in _lift_forward(ll.T, wavelet))  # along width
+        ll, lh = _lift_forward(low_w, wavelet)  # along height
+        hl, hh = _lift_forward(high_w, wavelet)
         bands.append((hl, lh, hh))
     return ll, bands
 
 
-def idwt2(ll: np.ndarray, bands: Bands) -> np.ndarray:
-    """Exact inverse of :func:`dwt2`."""
+def idwt2(ll: np.ndarray, bands: Bands, wavelet: str = "5/3") -> np.ndarray:
+    """Inverse of :func:`dwt2` (exact for unquantised coefficients), back to plain integers."""
     for hl, lh, hh in reversed(bands):
-        low_w = _lift_inverse(ll, lh)
-        high_w = _lift_inverse(hl, hh)
-        ll = _lift_inverse(low_w.T, high_w.T).T
-    return ll
+        low_w = _lift_inverse(ll, lh, wavelet)
+        high_w = _lift_inverse(hl, hh, wavelet)
+        ll = _lift_inverse(low_w.T, high_w.T, wavelet).T
+    shift = FRACTION_BITS[wavelet]
+    return (ll + (1 << (shift - 1))) >> shift if shift else ll
 
 
 def levels_for(height: int, width: int, max_levels: int = 5) -> int:

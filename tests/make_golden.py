@@ -1,6 +1,6 @@
-"""Write golden .irr files for the current container version (run once per version; never rewrite).
+"""Write golden .irr files for a container version (run once per version; never rewrite).
 
-    python -m tests.make_golden
+    python -m tests.make_golden v1.1
 
 Each file comes with its expected decoded LR (exact) and decoded image at temperature 0 (PNG,
 compared with a tolerance of 1 level: floating point may differ across machines).
@@ -21,7 +21,8 @@ from tests.conftest import photo_like
 GOLDEN = Path(__file__).parent / "golden"
 
 
-def cases() -> dict[str, bytes]:
+def cases_v1() -> dict[str, bytes]:
+    """Written 2026-11-26 with irr-x2/x4 r1 and the w53-laplace-1 tables (then the only ones)."""
     exif = Image.Exif()
     exif[0x010F] = "irr golden"
     buf = io.BytesIO()
@@ -35,11 +36,26 @@ def cases() -> dict[str, bytes]:
     }
 
 
-def main() -> None:
-    version = "v1"
+def cases_v1_1() -> dict[str, bytes]:
+    """Container 1.1 (scale 1) and the w97-laplace-1 tables, on every path that reaches them."""
+    return {
+        "rgb-direct-q75": codec.encode(photo_like(24, 32, seed=5), quality=75, scale=1),
+        "gray-direct-lossless": codec.encode(photo_like(17, 23, 1, seed=6), lossless=True),
+        "rgba-direct-q40": codec.encode(photo_like(16, 20, 4, seed=7), quality=40, scale=1),
+        "rgb-x2-q60": codec.encode(photo_like(24, 32, seed=8), quality=60, scale=2),
+        "rgb-ladder-q10": codec.encode(photo_like(40, 48, seed=9), quality=10),
+    }
+
+
+CASES = {"v1": cases_v1, "v1.1": cases_v1_1}
+
+
+def main(version: str) -> None:
     GOLDEN.mkdir(exist_ok=True)
+    if (GOLDEN / f"{version}.json").exists():
+        raise SystemExit(f"{version}.json exists: golden files are never rewritten")
     index = {}
-    for name, data in cases().items():
+    for name, data in CASES[version]().items():
         stem = f"{version}-{name}"
         if (GOLDEN / f"{stem}.irr").exists():
             raise SystemExit(f"{stem}.irr exists: golden files are never rewritten")
@@ -52,4 +68,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1])

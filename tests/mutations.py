@@ -24,7 +24,7 @@ HEADER_END = 12
 
 
 def seed_files() -> list[bytes]:
-    """Small real files covering every chunk kind: RGB x2, RGBA x4, gray, ICC + EXIF."""
+    """Small real files covering every chunk kind and scale: RGB x2, RGBA x4, gray x2, ICC + EXIF at x1."""
     rgb = photo_like(20, 28)
     exif = Image.Exif()
     exif[0x010F] = "mutations"
@@ -33,7 +33,7 @@ def seed_files() -> list[bytes]:
     return [
         codec.encode(rgb, quality=60, scale=2),
         codec.encode(photo_like(13, 9, 4), quality=90, scale=4),
-        codec.encode(photo_like(11, 17, 1), lossless=True),
+        codec.encode(photo_like(11, 17, 1), lossless=True, scale=2),
         codec.encode(Image.open(io.BytesIO(buf.getvalue())), quality=40),
     ]
 

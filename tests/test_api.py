@@ -33,7 +33,7 @@ def test_real_photo_round_trip_is_close_and_cheaper_than_raw(sample_rgb, scale):
 
 
 def test_lossless_lr_is_stored_exactly(sample_rgb):
-    data = codec.encode(sample_rgb, lossless=True)
+    data = codec.encode(sample_rgb, lossless=True, scale=2)
     meta = codec.info(data)
     assert meta["lossless_lr"] and meta["quality"] == 100
     thumb = codec.decode_array(data, thumbnail=True)
@@ -42,9 +42,45 @@ def test_lossless_lr_is_stored_exactly(sample_rgb):
     assert np.array_equal(thumb, _downscale(sample_rgb, 2))
 
 
+@pytest.mark.parametrize("shape", [(1, 1, 3), (9, 11, 1), (33, 17, 3), (31, 45, 4)])
+def test_lossless_without_a_scale_stores_the_image_itself(shape):
+    x = photo_like(*shape)
+    data = codec.encode(x, lossless=True)
+    meta = codec.info(data)
+    assert meta["scale"] == 1 and meta["container_version"] == "1.1" and meta["model"] == "none"
+    assert np.array_equal(codec.decode_array(data), x)
+
+
+def test_rate_ladder_picks_each_scale_below_its_threshold():
+    from codec.api import LADDER
+
+    x = photo_like(40, 56)
+    for below, scale in LADDER:
+        assert codec.info(codec.encode(x, quality=below - 1))["scale"] == scale
+    assert codec.info(codec.encode(x, quality=LADDER[-1][0]))["scale"] == 1
+
+
+def test_rate_ladder_is_monotone_across_its_switch_points(sample_rgb):
+    from codec.api import LADDER
+
+    qualities = sorted({q for below, _ in LADDER for q in (below - 1, below)} | {1, 100})
+    sizes = [len(codec.encode(sample_rgb, quality=q)) for q in qualities]
+    assert sizes == sorted(sizes)
+
+
+def test_a_scale_one_file_that_names_a_network_is_refused():
+    import dataclasses
+
+    f = unpack(codec.encode(photo_like(8, 8), scale=1))
+    x2 = unpack(codec.encode(photo_like(8, 8), scale=2)).header
+    forged = dataclasses.replace(f.header, model_name=x2.model_name, model_revision=1, weights_sha256=x2.weights_sha256)
+    with pytest.raises(codec.FormatError, match="scale-1"):
+        codec.decode(pack(IrrFile(forged, f.lr_stream)))
+
+
 def test_higher_quality_costs_more_bytes_and_gives_higher_psnr(sample_rgb):
     sizes, scores = [], []
-    for q in (30, 60, 90):
+    for q in (10, 30, 60, 90):
         data = codec.encode(sample_rgb, quality=q)
         sizes.append(len(data))
         scores.append(psnr(sample_rgb, codec.decode_array(data)))
@@ -52,7 +88,7 @@ def test_higher_quality_costs_more_bytes_and_gives_higher_psnr(sample_rgb):
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 1, 3), (3, 5, 3), (7, 1, 3), (33, 17, 3), (31, 45, 4), (9, 11, 1), (9, 11)])
-@pytest.mark.parametrize("scale", [2, 4])
+@pytest.mark.parametrize("scale", [1, 2, 4])
 def test_any_size_and_channel_count_round_trips_without_crop(shape, scale):
     channels = shape[2] if len(shape) == 3 else 1
     x = photo_like(shape[0], shape[1], channels)
@@ -117,7 +153,7 @@ def test_sixteen_bit_input_is_reduced_to_eight_bits():
 
 
 def test_decode_is_reproducible_and_seed_and_temperature_matter(sample_rgb):
-    data = codec.encode(sample_rgb[:64, :64], quality=95, temperature=0.5, seed=3)
+    data = codec.encode(sample_rgb[:64, :64], quality=95, scale=2, temperature=0.5, seed=3)
     a, b = codec.decode_array(data), codec.decode_array(data)
     assert np.array_equal(a, b)
     assert codec.info(data)["temperature"] == 0.5 and codec.info(data)["seed"] == 3
@@ -137,7 +173,7 @@ def test_decode_tensor_matches_array():
 
 
 def test_weights_mismatch_is_refused():
-    f = unpack(codec.encode(photo_like(8, 8)))
+    f = unpack(codec.encode(photo_like(8, 8), scale=2))
     import dataclasses
 
     forged = IrrFile(dataclasses.replace(f.header, weights_sha256=bytes(32)), f.lr_stream)
@@ -146,7 +182,7 @@ def test_weights_mismatch_is_refused():
 
 
 def test_unknown_model_revision_is_refused():
-    f = unpack(codec.encode(photo_like(8, 8)))
+    f = unpack(codec.encode(photo_like(8, 8), scale=2))
     import dataclasses
 
     forged = IrrFile(dataclasses.replace(f.header, model_revision=999), f.lr_stream)
@@ -167,7 +203,7 @@ def test_garbage_input_raises_irr_error(bad):
         codec.decode(bad)
 
 
-@pytest.mark.parametrize("kwargs", [{"quality": 0}, {"quality": 101}, {"scale": 3}, {"temperature": -1.0}, {"seed": -1}])
+@pytest.mark.parametrize("kwargs", [{"quality": 0}, {"quality": 101}, {"scale": 3}, {"scale": 0}, {"temperature": -1.0}, {"seed": -1}])
 def test_bad_encode_arguments_raise_input_error(kwargs):
     with pytest.raises(codec.InputError):
         codec.encode(photo_like(8, 8), **kwargs)

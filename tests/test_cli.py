@@ -86,6 +86,7 @@ def test_not_an_image_exits_1(tmp_path, capsys):
     ["encode", "in.png", "-o", "x.irr", "-q", "0"],
     ["encode", "in.png", "-o", "x.irr", "-q", "high"],
     ["encode", "in.png", "-o", "x.irr", "--scale", "3"],
+    ["encode", "in.png", "-o", "x.irr", "--scale", "x2"],
     ["decode", "x.irr", "-o", "y.png", "--temperature", "-1"],
     ["frobnicate"],
 ])
@@ -151,6 +152,14 @@ def test_several_inputs_need_a_folder_output(png, tmp_path):
     assert main(["encode", str(png), str(png), "-o", str(target)]) == 2
 
 
+def test_lossless_with_the_default_scale_gives_back_the_exact_image(png, tmp_path, capsys):
+    irr, out = tmp_path / "x.irr", tmp_path / "x.png"
+    assert main(["encode", str(png), "-o", str(irr), "--lossless", "--scale", "auto"]) == 0
+    assert "(x1, quality 100)" in capsys.readouterr().err
+    assert main(["decode", str(irr), "-o", str(out)]) == 0
+    assert np.array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(png).convert("RGB")))
+
+
 def test_interrupted_batch_leaves_only_complete_files(tmp_path):
     import signal
     import time
@@ -160,7 +169,7 @@ def test_interrupted_batch_leaves_only_complete_files(tmp_path):
     for i in range(8):
         Image.fromarray(photo_like(256, 256, seed=i)).save(src / f"img{i}.png")
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "codec", "encode", str(src), "-o", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "codec", "encode", str(src), "-o", str(out), "--scale", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (out.exists() and any(out.glob("*.irr"))):

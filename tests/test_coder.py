@@ -11,14 +11,20 @@ import pytest
 
 from bitstream.container import max_stream_bytes
 from bitstream.errors import LimitError
-from codec.models import load_tables
+from codec.models import ENTROPY_MODELS, load_tables
 from entropy.coder import ImageLayout, decode, encode
+from entropy.tables import EntropyTables
 from tests.conftest import photo_like
 
 
+@pytest.fixture(scope="module", params=sorted(ENTROPY_MODELS))
+def model_id(request) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def tables():
-    return load_tables("w53-laplace-1")[0]
+def tables(model_id):
+    return load_tables(model_id)[0]
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 1), (1, 1, 3), (3, 5, 4), (17, 9, 3), (40, 33, 1), (2, 200, 3)])
@@ -77,7 +83,7 @@ def test_forged_streams_decode_to_something_or_fail_cleanly(tables):
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_decode_is_bit_exact_across_processes_and_thread_counts(tables, threads):
+def test_decode_is_bit_exact_across_processes_and_thread_counts(model_id, tables, threads):
     x = photo_like(40, 56)
     layout = ImageLayout(40, 56, 3, 6.0)
     stream, seen = encode(x, layout, tables)
@@ -86,8 +92,37 @@ def test_decode_is_bit_exact_across_processes_and_thread_counts(tables, threads)
         torch.set_num_threads({threads})
         from codec.models import load_tables
         from entropy.coder import ImageLayout, decode
-        out = decode(sys.stdin.buffer.read(), ImageLayout(40, 56, 3, 6.0), load_tables("w53-laplace-1")[0], 10**6)
+        out = decode(sys.stdin.buffer.read(), ImageLayout(40, 56, 3, 6.0), load_tables("{model_id}")[0], 10**6)
         sys.stdout.buffer.write(out.tobytes())
     """)
     result = subprocess.run([sys.executable, "-c", code], input=stream, capture_output=True, check=True)
     assert result.stdout == seen.tobytes()
+
+
+def test_tables_keep_their_wavelet_and_context_scheme_through_bytes(tables):
+    back = EntropyTables.from_bytes(tables.to_bytes())
+    assert (back.lossy_wavelet, back.context_scheme) == (tables.lossy_wavelet, tables.context_scheme)
+    assert np.array_equal(back.context_map, tables.context_map)
+
+
+def test_the_first_entropy_model_reads_as_5_3_with_the_checkerboard_scheme():
+    legacy = load_tables("w53-laplace-1")[0]
+    assert (legacy.lossy_wavelet, legacy.context_scheme) == ("5/3", 1)
+    assert load_tables("w97-laplace-1")[0].context_scheme == 2
+
+
+def test_fitting_learns_a_context_map_that_codes_photos_in_fewer_bits(tmp_path):
+    from PIL import Image
+
+    from codec.fit_entropy import fit
+    from entropy.tables import build_family
+
+    for i in range(13):  # 12 or more images: one is held out, as in real fits
+        Image.fromarray(photo_like(48, 64, seed=i)).save(tmp_path / f"{i:02d}.png")
+    fitted = fit(tmp_path, max_images=3)
+    assert (fitted.lossy_wavelet, fitted.context_scheme) == ("9/7", 2)
+    unfitted = build_family(len(fitted.context_map), "9/7", 2)
+    x = photo_like(48, 64, seed=99)
+    for step in (1.0, 8.0):
+        layout = ImageLayout(48, 64, 3, step)
+        assert len(encode(x, layout, fitted)[0]) < len(encode(x, layout, unfitted)[0])

@@ -16,7 +16,7 @@ from tests.conftest import photo_like
 def folder(tmp_path_factory):
     root = tmp_path_factory.mktemp("irrs")
     for i in range(4):
-        (root / f"{i}.irr").write_bytes(codec.encode(photo_like(24, 32, seed=i), quality=80))
+        (root / f"{i}.irr").write_bytes(codec.encode(photo_like(24, 32, seed=i), quality=80, scale=2))
     return root
 
 
@@ -41,7 +41,8 @@ def test_empty_folder_is_a_clear_error(tmp_path):
 def test_batch_decode_equals_one_by_one(folder):
     files = [p.read_bytes() for p in sorted(folder.glob("*.irr"))]
     files.append(codec.encode(photo_like(10, 14, 4), scale=4, temperature=0.6, seed=2))  # another size, alpha
-    files.append(codec.encode(photo_like(24, 32, 1, seed=7)))  # gray, same LR size as the first four
+    files.append(codec.encode(photo_like(24, 32, 1, seed=7), scale=2))  # gray, same LR size as the first four
+    files.append(codec.encode(photo_like(24, 32, seed=8), scale=1))  # stored directly: no network
     batch = decode_batch(files, device="cpu")
     for data, out in zip(files, batch):
         single = codec.decode_array(data)

@@ -24,9 +24,9 @@ DECODE = textwrap.dedent("""
 """)
 
 
-@pytest.fixture(scope="module")
-def encoded() -> bytes:
-    return codec.encode(photo_like(96, 136), quality=70)
+@pytest.fixture(scope="module", params=[2, 1], ids=["x2", "direct"])
+def encoded(request) -> bytes:
+    return codec.encode(photo_like(96, 136), quality=70, scale=request.param)
 
 
 @pytest.mark.parametrize("threads,mkldnn", [(1, True), (2, True), (2, False)])
@@ -38,14 +38,16 @@ def test_lr_and_pixels_are_identical_in_every_configuration(encoded, threads, mk
     assert out.stdout.decode().strip() == expected
 
 
-def test_encoding_is_identical_across_thread_counts():
+@pytest.mark.parametrize("scale", [2, 1])
+def test_encoding_is_identical_across_thread_counts(scale):
     x = photo_like(64, 80)
     code = textwrap.dedent("""
         import sys, torch, numpy as np
         torch.set_num_threads({threads})
         import codec
-        sys.stdout.buffer.write(codec.encode(np.frombuffer(sys.stdin.buffer.read(), np.uint8).reshape(64, 80, 3)))
+        x = np.frombuffer(sys.stdin.buffer.read(), np.uint8).reshape(64, 80, 3)
+        sys.stdout.buffer.write(codec.encode(x, scale={scale}))
     """)
-    outs = {subprocess.run([sys.executable, "-c", code.format(threads=t)], input=x.tobytes(), capture_output=True,
-                           check=True).stdout for t in (1, 2)}
-    assert len(outs) == 1 and outs.pop() == codec.encode(x)
+    outs = {subprocess.run([sys.executable, "-c", code.format(threads=t, scale=scale)], input=x.tobytes(),
+                           capture_output=True, check=True).stdout for t in (1, 2)}
+    assert len(outs) == 1 and outs.pop() == codec.encode(x, scale=scale)

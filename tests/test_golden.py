@@ -16,8 +16,9 @@ GOLDEN = Path(__file__).parent / "golden"
 INDEX = {stem: entry for f in sorted(GOLDEN.glob("v*.json")) for stem, entry in json.loads(f.read_text()).items()}
 
 
-def test_there_are_golden_files_for_container_v1():
-    assert any(stem.startswith("v1-") for stem in INDEX)
+@pytest.mark.parametrize("version", ["v1", "v1.1"])
+def test_there_are_golden_files_for_every_container_version(version):
+    assert any(stem.startswith(f"{version}-") for stem in INDEX)
 
 
 @pytest.mark.parametrize("stem", sorted(INDEX))

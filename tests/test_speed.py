@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import codec
-from codec.models import load_tables
+from codec.models import DEFAULT_ENTROPY_MODEL, load_tables
 from entropy.coder import ImageLayout
 from entropy.coder import decode as entropy_decode
 from entropy.coder import encode as entropy_encode
@@ -31,27 +31,29 @@ def image() -> np.ndarray:
         return np.asarray(im.convert("RGB").resize((768, 512), Image.BICUBIC))
 
 
-@pytest.fixture(scope="module")
-def encoded(image) -> bytes:
-    return codec.encode(image, quality=75)
+SCALES = pytest.mark.parametrize("scale", [None, 2], ids=["ladder", "x2"])  # -q 75 on the ladder is scale 1
 
 
-def test_encode_768x512(benchmark, image):
-    benchmark.pedantic(codec.encode, args=(image,), kwargs={"quality": 75}, rounds=3, iterations=1)
+@SCALES
+def test_encode_768x512(benchmark, image, scale):
+    benchmark.pedantic(codec.encode, args=(image,), kwargs={"quality": 75, "scale": scale}, rounds=3, iterations=1)
 
 
-def test_decode_768x512(benchmark, encoded):
+@SCALES
+def test_decode_768x512(benchmark, image, scale):
+    encoded = codec.encode(image, quality=75, scale=scale)
     out = benchmark.pedantic(codec.decode_array, args=(encoded,), kwargs={"device": "cpu"}, rounds=3, iterations=1)
     assert out.shape == (512, 768, 3)
 
 
-def test_thumbnail_decode_768x512(benchmark, encoded):
+def test_thumbnail_decode_768x512(benchmark, image):
+    encoded = codec.encode(image, quality=75, scale=2)
     out = benchmark.pedantic(codec.decode_array, args=(encoded,), kwargs={"thumbnail": True}, rounds=3, iterations=1)
     assert out.shape == (256, 384, 3)
 
 
 def test_entropy_coding_alone_384x256(benchmark):
-    tables = load_tables("w53-laplace-1")[0]
+    tables = load_tables(DEFAULT_ENTROPY_MODEL)[0]
     lr = photo_like(256, 384)
     layout = ImageLayout(256, 384, 3, 4.0)
 
