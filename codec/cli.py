@@ -153,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--max-images", type=int, default=0, help="use only the first N images (0: all)")
     f.add_argument("--wavelet", choices=("9/7", "5/3"), default="9/7", help="the lossy wavelet the tables are for (default 9/7)")
     f.add_argument("--context-scheme", type=int, choices=(1, 2), default=2, help="entropy.coder.SCHEMES key (default 2)")
+    f.add_argument("--segment-symbols", type=int, default=1 << 20, help="symbols per rANS stream, 0 for one stream (default 2^20)")
     b = sub.add_parser("bench", help="rate-distortion benchmark", description="Sweep codecs over a folder of images; write CompressAI-format JSON, CSV, plots and BD-rates.")
     b.add_argument("--images", help="folder of test images")
     b.add_argument("--merge", nargs="+", metavar="RUN", help="instead of coding: combine the results of earlier runs into one summary and plot")
@@ -310,7 +311,7 @@ def _train(args: argparse.Namespace) -> None:
 def _fit_tables(args: argparse.Namespace) -> None:
     from codec.fit_entropy import fit
 
-    tables = fit(Path(args.data), args.max_images, args.wavelet, args.context_scheme)
+    tables = fit(Path(args.data), args.max_images, args.wavelet, args.context_scheme, args.segment_symbols)
     write_atomic(args.output, tables.to_bytes())
     print(f"{args.output}: {len(tables.context_map)} contexts", file=sys.stderr)
 

@@ -52,12 +52,13 @@ def fill_unseen(tables: EntropyTables, seen: np.ndarray) -> EntropyTables:
     return dataclasses.replace(tables, context_map=cmap.ravel())
 
 
-def fit(data: Path, max_images: int = 0, lossy_wavelet: str = "9/7", context_scheme: int = 2) -> EntropyTables:
+def fit(data: Path, max_images: int = 0, lossy_wavelet: str = "9/7", context_scheme: int = 2,
+        segment_symbols: int = 1 << 20) -> EntropyTables:
     files, _ = split_train_val(list_images(data, recursive=True))
     if max_images:
         files = files[:max_images]
     images = [load_rgb(f).permute(1, 2, 0).numpy() for f in files]
     hists = histograms_for(images, lossy_wavelet, context_scheme)
-    family = build_family(coder.SCHEMES[context_scheme].n_contexts, lossy_wavelet, context_scheme)
+    family = build_family(coder.SCHEMES[context_scheme].n_contexts, lossy_wavelet, context_scheme, segment_symbols)
     fitted = fit_context_map(family, hists)
     return fill_unseen(fitted, np.array([bool(h) for h in hists]))

@@ -70,7 +70,8 @@ def deserialize(data: bytes) -> InvertibleRescaler:
     """Build a network from weights-file bytes (safetensors: no pickle, no code runs)."""
     header_len = int.from_bytes(data[:8], "little")
     metadata = json.loads(data[8 : 8 + header_len]).get("__metadata__", {})
-    net = InvertibleRescaler(NetworkConfig(**json.loads(metadata["config"])))
+    # float32 whatever the caller's default dtype: the shipped weights and every decode are float32.
+    net = InvertibleRescaler(NetworkConfig(**json.loads(metadata["config"]))).to(torch.float32)
     net.load_state_dict(load_safetensors(data))
     return net.eval()
 

@@ -165,9 +165,11 @@ class InvertibleRescaler(nn.Module):
 
     def draw_latent(self, n: int, height: int, width: int, temperature: float, seed: int | None) -> Tensor:
         """z for an LR of (height, width): N(0, temperature^2 I) from a CPU generator seeded with
-        ``seed`` (the same numbers on every device and for any tiling), or zeros at temperature 0."""
+        ``seed`` (the same numbers on every device and for any tiling), or zeros at temperature 0.
+        Always float32: torch draws other numbers in other dtypes, so a caller's default dtype
+        must not change the image."""
         shape = (n, self.out_channels - LR_CHANNELS, height, width)
         if temperature <= 0:
-            return torch.zeros(shape)
+            return torch.zeros(shape, dtype=torch.float32)
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        return torch.randn(shape, generator=generator) * temperature
+        return torch.randn(shape, generator=generator, dtype=torch.float32) * temperature

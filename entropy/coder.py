@@ -29,7 +29,7 @@ with warnings.catch_warnings():  # compressai's import warns about torch.jit.scr
     warnings.simplefilter("ignore", FutureWarning)
     from compressai.ans import RansDecoder, RansEncoder
 
-from bitstream.errors import LimitError
+from bitstream.errors import FormatError, LimitError
 from entropy.tables import EntropyTables
 from entropy.wavelet import FRACTION_BITS, Bands, dwt2, idwt2, levels_for, ycocg_forward, ycocg_inverse
 
@@ -276,8 +276,30 @@ def synthesise(planes_q: list, steps: list[dict]) -> np.ndarray:
     return _from_planes(np.stack(planes))
 
 
+def _rans_encode(values: np.ndarray, table_rows: np.ndarray, tables: EntropyTables) -> bytes:
+    """One rANS stream. compressai's encoder writes into a buffer of one 32-bit word per symbol and
+    overruns it (heap corruption) when the stream is longer. Near-free trailing symbols (a zero in
+    the sharpest table, ~1e-4 bit each) enlarge that buffer; the decoder stops before it reaches them."""
+    n_pad = values.size // 2 + 16
+    cdfs, lengths, offsets = tables.coder_lists()
+    return RansEncoder().encode_with_indexes(
+        np.concatenate([values, np.zeros(n_pad, np.int32)]).tolist(),
+        np.concatenate([table_rows, np.zeros(n_pad, np.uint8)]).tolist(), cdfs, lengths, offsets)
+
+
+def _segments(n_symbols: int, tables: EntropyTables) -> list[tuple[int, int]]:
+    """[start, stop) of each rANS stream: one for the first model, else ``segment_symbols`` each."""
+    size = tables.segment_symbols or max(1, n_symbols)
+    return [(start, min(n_symbols, start + size)) for start in range(0, n_symbols, size)]
+
+
 def encode(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables) -> tuple[bytes, np.ndarray]:
-    """Code an (H, W, C) uint8 image; returns the rANS stream and the image the decoder will see."""
+    """Code an (H, W, C) uint8 image; returns the payload and the image the decoder will see.
+
+    The payload is one rANS stream (``w53-laplace-1``) or, when the model cuts the symbols into
+    segments of ``segment_symbols``, a table of u32 big-endian segment lengths followed by the
+    segments: encoder and decoder then hold one segment's buffers at a time, not the image's.
+    """
     if pixels.shape != (layout.height, layout.width, layout.channels) or pixels.dtype != np.uint8:
         raise ValueError(f"pixels {pixels.shape} {pixels.dtype} do not match {layout}")
     planes_q, steps = analyse(pixels, layout, tables.lossy_wavelet)
@@ -290,34 +312,64 @@ def encode(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables) -> tu
         return values
 
     _walk(planes_q, layout.plane_kinds(), steps, record, SCHEMES[tables.context_scheme])
-    cdfs, lengths, offsets = tables.coder_lists()
-    # compressai's encoder writes into a buffer of one 32-bit word per symbol and overruns it (heap
-    # corruption) when the stream is longer. Near-free trailing symbols (a zero in the sharpest
-    # table, ~1e-4 bit each) enlarge that buffer; the decoder stops before it reaches them.
-    n_pad = sum(v.size for v in symbols) // 2 + 16
-    values = np.concatenate([*symbols, np.zeros(n_pad, np.int32)]).tolist()
+    values, table_rows = np.concatenate(symbols), np.concatenate(indexes)
     symbols.clear()
-    table_rows = np.concatenate([*indexes, np.zeros(n_pad, np.uint8)]).tolist()
     indexes.clear()
-    stream = RansEncoder().encode_with_indexes(values, table_rows, cdfs, lengths, offsets)
-    return stream, synthesise(planes_q, steps)
+    streams = [_rans_encode(values[a:b], table_rows[a:b], tables) for a, b in _segments(values.size, tables)]
+    if not tables.segment_symbols:
+        return streams[0], synthesise(planes_q, steps)
+    table = b"".join(len(s).to_bytes(4, "big") for s in streams)
+    return table + b"".join(streams), synthesise(planes_q, steps)
+
+
+class _SegmentedDecoder:
+    """Decodes symbols across segment boundaries, one segment's buffer in memory at a time."""
+
+    def __init__(self, payload: bytes, layout: ImageLayout, tables: EntropyTables) -> None:
+        self.cdfs, self.lengths, self.offsets = tables.coder_lists()
+        self.segments = _segments(layout.n_symbols, tables)
+        if tables.segment_symbols:
+            head = 4 * len(self.segments)
+            sizes = [int.from_bytes(payload[4 * i : 4 * i + 4], "big") for i in range(len(self.segments))]
+            if len(payload) < head or head + sum(sizes) != len(payload):
+                raise FormatError("the LR stream's segment table does not match its length: the file is corrupt")
+            ends = np.cumsum([head, *sizes]).tolist()
+            self.streams = [payload[ends[i] : ends[i + 1]] for i in range(len(sizes))]
+        else:
+            self.streams = [payload]
+        self.index = -1
+        self.left = 0
+        self.decoder = RansDecoder()
+
+    def _next(self) -> None:
+        self.index += 1
+        start, stop = self.segments[self.index]
+        # compressai's decoder reads without bounds checks; zero padding past the stream keeps even
+        # a forged stream's reads inside this buffer (each symbol reads at most a few words).
+        self.decoder.set_stream(self.streams[self.index] + bytes(16 * (stop - start) + 64))
+        self.left = stop - start
+
+    def read(self, table_rows: list[int]) -> np.ndarray:
+        out: list[int] = []
+        while len(out) < len(table_rows):
+            if self.left == 0:
+                self._next()
+            take = table_rows[len(out) : len(out) + self.left]
+            out += self.decoder.decode_stream(take, self.cdfs, self.lengths, self.offsets)
+            self.left -= len(take)
+        return np.asarray(out, dtype=np.int32)
 
 
 def decode(stream: bytes, layout: ImageLayout, tables: EntropyTables, max_stream: int) -> np.ndarray:
     """Inverse of :func:`encode`; the stream's size is checked before the native decoder sees it."""
     if len(stream) > max_stream:
         raise LimitError(f"LR stream of {len(stream)} bytes exceeds the {max_stream}-byte bound for {layout}")
+    reader = _SegmentedDecoder(stream, layout, tables)
     template = np.zeros((layout.height, layout.width, layout.channels), dtype=np.uint8)
     planes_q, steps = analyse(template, layout, tables.lossy_wavelet)  # zero arrays of the right shapes, filled in place
-    cdfs, lengths, offsets = tables.coder_lists()
-    decoder = RansDecoder()
-    # compressai's decoder reads without bounds checks; zero padding past the stream keeps even a
-    # forged stream's reads inside this buffer (each symbol reads at most a few words).
-    decoder.set_stream(stream + bytes(16 * layout.n_symbols + 64))
 
     def produce(ctx: np.ndarray, _: np.ndarray) -> np.ndarray:
-        indexes = tables.context_map[ctx].astype(np.int32).tolist()
-        return np.asarray(decoder.decode_stream(indexes, cdfs, lengths, offsets), dtype=np.int32)
+        return reader.read(tables.context_map[ctx].astype(np.int32).tolist())
 
     _walk(planes_q, layout.plane_kinds(), steps, produce, SCHEMES[tables.context_scheme])
     return synthesise(planes_q, steps)

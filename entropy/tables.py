@@ -45,12 +45,14 @@ class EntropyTables:
     context_map: np.ndarray  # (n_contexts,) uint8 -> row of cdfs
     lossy_wavelet: str = "5/3"  # the wavelet of lossy coding (files without the field: 5/3)
     context_scheme: int = 1  # entropy.coder.SCHEMES key (files without the field: 1)
+    segment_symbols: int = 0  # symbols per rANS stream; 0: one stream (files without the field)
 
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
         flat = np.concatenate([row[:n] for row, n in zip(self.cdfs, self.lengths)])
-        extra = {} if (self.lossy_wavelet, self.context_scheme) == ("5/3", 1) else {
-            "lossy_wavelet": np.array(self.lossy_wavelet), "context_scheme": np.array(self.context_scheme)}
+        extra = {} if (self.lossy_wavelet, self.context_scheme, self.segment_symbols) == ("5/3", 1, 0) else {
+            "lossy_wavelet": np.array(self.lossy_wavelet), "context_scheme": np.array(self.context_scheme),
+            "segment_symbols": np.array(self.segment_symbols)}
         np.savez_compressed(buf, cdf_data=flat, lengths=self.lengths, offsets=self.offsets,
                             context_map=self.context_map, **extra)
         return buf.getvalue()
@@ -62,11 +64,12 @@ class EntropyTables:
             offsets, context_map = z["offsets"].astype(np.int32), z["context_map"].astype(np.uint8)
             wavelet = str(z["lossy_wavelet"]) if "lossy_wavelet" in z.files else "5/3"
             scheme = int(z["context_scheme"]) if "context_scheme" in z.files else 1
+            segment = int(z["segment_symbols"]) if "segment_symbols" in z.files else 0
         cdfs = np.zeros((len(lengths), int(lengths.max())), dtype=np.int32)
         starts = np.concatenate([[0], np.cumsum(lengths)])
         for i, n in enumerate(lengths):
             cdfs[i, :n] = flat[starts[i] : starts[i + 1]]
-        return cls(cdfs, lengths, offsets, context_map, wavelet, scheme)
+        return cls(cdfs, lengths, offsets, context_map, wavelet, scheme, segment)
 
     def digest(self) -> bytes:
         return hashlib.sha256(self.to_bytes()).digest()
@@ -77,7 +80,8 @@ class EntropyTables:
         return cdfs, self.lengths.tolist(), self.offsets.tolist()
 
 
-def build_family(n_contexts: int, lossy_wavelet: str = "5/3", context_scheme: int = 1) -> EntropyTables:
+def build_family(n_contexts: int, lossy_wavelet: str = "5/3", context_scheme: int = 1,
+                 segment_symbols: int = 0) -> EntropyTables:
     """Quantise the Laplace family to integer CDFs (build time only; the result is shipped)."""
     import warnings
 
@@ -99,7 +103,7 @@ def build_family(n_contexts: int, lossy_wavelet: str = "5/3", context_scheme: in
         table[i, : len(row)] = row
     default = np.full(n_contexts, N_SCALES // 2, dtype=np.uint8)
     return EntropyTables(table, np.array(lengths, np.int32), np.array(offsets, np.int32), default, lossy_wavelet,
-                         context_scheme)
+                         context_scheme, segment_symbols)
 
 
 def code_lengths(tables: EntropyTables, histogram: dict[int, int]) -> np.ndarray:

@@ -192,7 +192,8 @@ def test_unknown_model_revision_is_refused():
 
 def test_payload_that_decodes_to_the_wrong_image_is_caught_by_its_checksum():
     f = unpack(codec.encode(photo_like(16, 16)))
-    forged = IrrFile(f.header, bytes(reversed(f.lr_stream)))  # valid chunk CRC, wrong content
+    table, body = f.lr_stream[:4], f.lr_stream[4:]  # one segment: keep its length, reverse its bytes
+    forged = IrrFile(f.header, table + bytes(reversed(body)))  # valid chunk CRC, wrong content
     with pytest.raises(codec.ChecksumError, match="LR image"):
         codec.decode(pack(forged))
 

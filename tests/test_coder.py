@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bitstream.container import max_stream_bytes
-from bitstream.errors import LimitError
+from bitstream.errors import FormatError, LimitError
 from codec.models import ENTROPY_MODELS, load_tables
 from entropy.coder import ImageLayout, decode, encode
 from entropy.tables import EntropyTables
@@ -78,8 +78,32 @@ def test_forged_streams_decode_to_something_or_fail_cleanly(tables):
     layout = ImageLayout(16, 16, 3, 1.0)
     rng = np.random.default_rng(1)
     for n in (0, 1, 4, 8, 64, 2000):
-        out = decode(rng.bytes(n), layout, tables, max_stream_bytes(layout.n_symbols))
+        forged = rng.bytes(n)
+        if tables.segment_symbols:  # a valid one-segment table, so the random bytes reach rANS
+            forged = len(forged).to_bytes(4, "big") + forged
+        out = decode(forged, layout, tables, max_stream_bytes(layout.n_symbols))
         assert out.shape == (16, 16, 3) and out.dtype == np.uint8
+
+
+def test_a_segment_table_that_does_not_add_up_is_a_format_error():
+    tables = load_tables("w97-laplace-1")[0]
+    layout = ImageLayout(16, 16, 3, 4.0)
+    stream, _ = encode(photo_like(16, 16), layout, tables)
+    for forged in (stream[:2], stream[:-1], stream + b"x", (len(stream) * 2).to_bytes(4, "big") + stream[4:]):
+        with pytest.raises(FormatError, match="segment table"):
+            decode(forged, layout, tables, max_stream_bytes(layout.n_symbols))
+
+
+def test_large_images_are_cut_into_segments_and_decode_across_their_boundaries():
+    import dataclasses
+
+    tables = dataclasses.replace(load_tables("w97-laplace-1")[0], segment_symbols=1000)  # 40*56*3 = 6720 symbols
+    x = photo_like(40, 56)
+    for step in (1.0, 6.0):
+        layout = ImageLayout(40, 56, 3, step)
+        stream, seen = encode(x, layout, tables)
+        assert int.from_bytes(stream[:4], "big") + 4 * 7 < len(stream)  # 7 segments, the first one's length
+        assert np.array_equal(decode(stream, layout, tables, max_stream_bytes(layout.n_symbols)), seen)
 
 
 @pytest.mark.parametrize("threads", [1, 2])

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 import codec
@@ -16,26 +17,34 @@ DECODE = textwrap.dedent("""
     import hashlib, sys, torch
     torch.set_num_threads({threads})
     torch.backends.mkldnn.enabled = {mkldnn}
+    torch.set_default_dtype(torch.{default_dtype})
     import codec
     data = sys.stdin.buffer.read()
     lr = codec.decode_array(data, thumbnail=True)
-    px = codec.decode_array(data, temperature=0.0, device="cpu")
-    print(hashlib.sha256(lr.tobytes()).hexdigest(), hashlib.sha256(px.tobytes()).hexdigest())
+    px = codec.decode_array(data, device="cpu")
+    print(hashlib.sha256(lr.tobytes()).hexdigest())
+    px.tofile({pixels!r})
 """)
 
 
 @pytest.fixture(scope="module", params=[2, 1], ids=["x2", "direct"])
 def encoded(request) -> bytes:
-    return codec.encode(photo_like(96, 136), quality=70, scale=request.param)
+    return codec.encode(photo_like(96, 136), quality=70, scale=request.param, temperature=0.5, seed=3)
 
 
-@pytest.mark.parametrize("threads,mkldnn", [(1, True), (2, True), (2, False)])
-def test_lr_and_pixels_are_identical_in_every_configuration(encoded, threads, mkldnn):
-    here = codec.decode_array(encoded, thumbnail=True), codec.decode_array(encoded, temperature=0.0, device="cpu")
-    expected = " ".join(hashlib.sha256(a.tobytes()).hexdigest() for a in here)
-    code = DECODE.format(threads=threads, mkldnn=mkldnn)
+@pytest.mark.parametrize("threads,mkldnn,default_dtype", [(1, True, "float32"), (2, True, "float32"),
+                                                          (2, False, "float32"), (1, True, "float64")])
+def test_lr_is_identical_and_pixels_agree_in_every_configuration(encoded, threads, mkldnn, default_dtype,
+                                                                  tmp_path):
+    """The LR is bit-exact everywhere; the network's float output may move a pixel by one level
+    (oneDNN and the reference kernels sum in other orders), never more. The file's own
+    temperature (0.5) draws z, so the draw must not depend on the configuration either."""
+    lr, px = codec.decode_array(encoded, thumbnail=True), codec.decode_array(encoded, device="cpu")
+    code = DECODE.format(threads=threads, mkldnn=mkldnn, default_dtype=default_dtype, pixels=str(tmp_path / "px"))
     out = subprocess.run([sys.executable, "-c", code], input=encoded, capture_output=True, check=True)
-    assert out.stdout.decode().strip() == expected
+    assert out.stdout.decode().strip() == hashlib.sha256(lr.tobytes()).hexdigest()
+    there = np.fromfile(tmp_path / "px", dtype=np.uint8).reshape(px.shape)
+    assert np.abs(there.astype(int) - px).max() <= 1
 
 
 @pytest.mark.parametrize("scale", [2, 1])
