@@ -31,8 +31,9 @@ def decode_bytes(h: Header, hidden: int = 32) -> int:
     lr_px = lr_h * lr_w
     planes = 1 if h.channels == 1 else 3
     entropy = lr_px * planes * 40 + (h.width * h.height * 40 if h.channels == 4 else 0)
-    latent = lr_px * 3 * h.scale * h.scale * 4  # LR + z, float32, whole image
-    tile = (TILE + 2 * MARGIN) ** 2 * (hidden * 6 + 3 * h.scale * h.scale * 4) * 4
+    network = h.scale > 1  # a scale-1 file is the image itself: no latent, no network tiles
+    latent = lr_px * 3 * h.scale * h.scale * 4 if network else 0  # LR + z, float32, whole image
+    tile = (TILE + 2 * MARGIN) ** 2 * (hidden * 6 + 3 * h.scale * h.scale * 4) * 4 if network else 0
     output = h.width * h.height * (h.channels + 3) * 2
     return BASE_BYTES + entropy + latent + tile + output
 

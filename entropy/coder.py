@@ -134,15 +134,17 @@ def band_step(step: float, kind: str, level: int, orientation: int | None, wavel
 
 
 def quantize(c: np.ndarray, step: int) -> np.ndarray:
-    """Dead-zone quantiser: |q| = floor(|c| / step + 1/3); identity at step 1."""
+    """Dead-zone quantiser: |q| = floor(|c| / step + 1/3); identity at step 1. Returns int32 (the
+    symbols are small; int32 halves the memory of a big image's coefficients)."""
     if step == 1:
-        return c
-    return np.sign(c) * ((3 * np.abs(c) + step) // (3 * step))
+        return c.astype(np.int32, copy=False)
+    return (np.sign(c) * ((3 * np.abs(c) + step) // (3 * step))).astype(np.int32)
 
 
 def dequantize(q: np.ndarray, step: int) -> np.ndarray:
     if step == 1:
         return q
+    q = q.astype(np.int64)
     return np.sign(q) * (np.abs(q) * step + (step >> 3))
 
 
@@ -264,15 +266,21 @@ def analyse(pixels: np.ndarray, layout: ImageLayout, lossy_wavelet: str) -> tupl
 
 
 def synthesise(planes_q: list, steps: list[dict]) -> np.ndarray:
-    """Inverse of :func:`analyse` (dequantise, inverse wavelet, inverse colour): (H, W, C) uint8."""
+    """Inverse of :func:`analyse` (dequantise, inverse wavelet, inverse colour): (H, W, C) uint8.
+
+    Consumes ``planes_q``: each plane's coefficients are released once it is reconstructed.
+    """
     planes = []
-    for (ll, bands), plane_steps in zip(planes_q, steps):
+    for i, plane_steps in enumerate(steps):
+        ll, bands = planes_q[i]
+        planes_q[i] = None
         ll = dequantize(ll, plane_steps["ll"])
         bands = [
             tuple(dequantize(b, plane_steps[(lvl + 1, o)]) for o, b in enumerate(level_bands))
             for lvl, level_bands in enumerate(bands)
         ]
-        planes.append(idwt2(ll, bands, plane_steps["wavelet"]))
+        planes.append(idwt2(ll, bands, plane_steps["wavelet"]).astype(np.int32))
+        del ll, bands
     return _from_planes(np.stack(planes))
 
 
@@ -308,7 +316,7 @@ def encode(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables) -> tu
 
     def record(ctx: np.ndarray, values: np.ndarray) -> np.ndarray:
         indexes.append(tables.context_map[ctx])  # uint8 table rows: small, unlike the int64 contexts
-        symbols.append(values.astype(np.int32))
+        symbols.append(values.astype(np.int32, copy=False))
         return values
 
     _walk(planes_q, layout.plane_kinds(), steps, record, SCHEMES[tables.context_scheme])

@@ -52,10 +52,17 @@ def _even_neighbours(odd: np.ndarray, n_even: int) -> np.ndarray:
 # its subband gains are left unnormalised (the quantiser steps absorb them).
 _Q = 16
 _CDF97 = (-1.586134342059924, -0.052980118572961, 0.882911075530934, 0.443506852043971)
+
+
+def _fixed_point(a: float):
+    """n -> round(a * n) in 16-bit fixed point, computed in int64 whatever n's dtype."""
+    c = int(round(a * (1 << _Q)))
+    return lambda n: (c * n.astype(np.int64) + (1 << (_Q - 1))) >> _Q
+
+
 _LIFTING = {
     "5/3": ((True, lambda n: -(n >> 1)), (False, lambda n: (n + 2) >> 2)),
-    "9/7": tuple((i % 2 == 0, lambda n, c=int(round(a * (1 << _Q))): (c * n + (1 << (_Q - 1))) >> _Q)
-                 for i, a in enumerate(_CDF97)),
+    "9/7": tuple((i % 2 == 0, _fixed_point(a)) for i, a in enumerate(_CDF97)),
 }
 # The lossy 9/7 path works on samples with this many fractional bits, so the lifting steps' rounding
 # stays far below the quantiser's noise (integer 9/7 on plain integers costs ~1 dB at high rates).
