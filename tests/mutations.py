@@ -13,6 +13,7 @@ import struct
 import time
 import zlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -24,7 +25,8 @@ HEADER_END = 12
 
 
 def seed_files() -> list[bytes]:
-    """Small real files covering every chunk kind and scale: RGB x2, RGBA x4, gray x2, ICC + EXIF at x1."""
+    """Small real files covering every chunk kind and scale: RGB x2, RGBA x4, gray x2, ICC + EXIF at x1,
+    and a golden file of the first entropy model (one rANS stream, not segments)."""
     rgb = photo_like(20, 28)
     exif = Image.Exif()
     exif[0x010F] = "mutations"
@@ -35,6 +37,7 @@ def seed_files() -> list[bytes]:
         codec.encode(photo_like(13, 9, 4), quality=90, scale=4),
         codec.encode(photo_like(11, 17, 1), lossless=True, scale=2),
         codec.encode(Image.open(io.BytesIO(buf.getvalue())), quality=40),
+        (Path(__file__).parent / "golden" / "v1-rgb-x2-q75.irr").read_bytes(),
     ]
 
 
