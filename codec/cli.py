@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -375,7 +376,12 @@ def _print_summary(summary: dict, args: argparse.Namespace) -> None:
         return
     for key, entry in summary["codecs"].items():
         bd = entry.get(f"bd_rate_vs_{args.reference}")
-        extra = f"  BD-rate vs {args.reference}: {bd:+.1f}% (overlap {entry['overlap']:.2f})" if bd is not None else ""
+        if bd is None:
+            extra = ""
+        elif math.isnan(bd):
+            extra = f"  BD-rate vs {args.reference}: no common PSNR range"
+        else:
+            extra = f"  BD-rate vs {args.reference}: {bd:+.1f}% (overlap {entry['overlap']:.2f})"
         print(f"{entry['name']:<40}{extra}")
     for key, diff in summary.get("anchors", {}).items():
         print(f"vs anchors {key}: {diff}")

@@ -200,3 +200,16 @@ def test_outputs_get_the_usual_permissions(png, tmp_path):
     finally:
         os.umask(umask)
     assert irr.stat().st_mode & 0o777 == 0o644
+
+
+def test_bench_summary_says_when_two_curves_share_no_quality_range(capsys):
+    import argparse
+
+    from codec.cli import _print_summary
+
+    summary = {"codecs": {"a": {"name": "A", "bd_rate_vs_ref": float("nan"), "overlap": 0.0},
+                          "b": {"name": "B", "bd_rate_vs_ref": -12.5, "overlap": 0.5}}}
+    _print_summary(summary, argparse.Namespace(json=False, reference="ref", out="out"))
+    out = capsys.readouterr().out
+    assert "A" in out and "no common PSNR range" in out and "nan" not in out
+    assert "BD-rate vs ref: -12.5% (overlap 0.50)" in out
