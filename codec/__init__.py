@@ -2,7 +2,7 @@
 
 Public API::
 
-    data = codec.encode("photo.png", quality=75, scale=2)   # -> .irr bytes
+    data = codec.encode("photo.png", quality=75)            # -> .irr bytes (scale: the rate ladder's)
     image = codec.decode(data)                               # -> PIL.Image
     array = codec.decode_array(data)                         # -> (H, W, C) uint8
     tensor = codec.decode_tensor(data)                       # -> (C, H, W) float32 in [0, 1]

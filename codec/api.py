@@ -201,7 +201,7 @@ def read_stored(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Stored:
     """Parse, check weights and tables, entropy-decode the LR (and alpha) and verify their CRCs."""
     f = unpack(data, max_pixels=max_pixels)
     h = f.header
-    resources.check_decode_fits(h)
+    resources.check_decode_fits(h, len(f.lr_stream) + len(f.alpha_stream or b""))
     if h.scale == 1:
         if (h.model_name, h.model_revision, h.weights_sha256) != (models.DIRECT, 0, models.DIRECT_HASH):
             raise FormatError(f"a scale-1 file names no network, but this one names {h.model_name!r}")

@@ -204,7 +204,7 @@ def _encode_one(src: str, dst: str, args: argparse.Namespace) -> str:
     write_atomic(dst, data)
     meta = info(data)
     return (f"{dst}: {meta['width']}x{meta['height']}, {len(data)} bytes, {meta['bpp']:.4f} bpp "
-            f"(x{meta['scale']}, quality {meta['quality']})")
+            f"({'stored directly' if meta['scale'] == 1 else 'x' + str(meta['scale'])}, quality {meta['quality']})")
 
 
 def _decode_one(src: str, dst: str, args: argparse.Namespace) -> str:

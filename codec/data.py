@@ -52,6 +52,7 @@ def decode_batch(files: Sequence[bytes], *, device: str | torch.device = "auto",
     out: list[np.ndarray] = [np.empty(0)] * len(files)
     for i, s in enumerate(stored):
         if s.header.scale == 1:  # stored directly: nothing for the network to do
+            api.decode_options(temperature, s.header, device, dtype)  # the same checks as any file
             out[i] = api.finish(s, s.lr).array
         else:
             groups[(s.header.model_name, s.header.model_revision, s.lr.shape[:2])].append(i)

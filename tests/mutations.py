@@ -61,7 +61,7 @@ def mutations(data: bytes, rng: random.Random) -> Iterator[tuple[str, bytes]]:
         yield f"truncate@{n}", data[:n]
     chunks = _chunks(data)
     while True:
-        kind = rng.randrange(8)
+        kind = rng.randrange(9)
         b = bytearray(data)
         if kind == 0:
             i = rng.randrange(len(b))
@@ -95,6 +95,14 @@ def mutations(data: bytes, rng: random.Random) -> Iterator[tuple[str, bytes]]:
         elif kind == 6:
             off, size = rng.choice(chunks)
             yield f"drop-chunk@{off}", data[:off] + data[off + size :]
+        elif kind == 8:
+            # Runs of one byte value (0xFF drives rANS's bypass path hardest), up to the size bounds, after
+            # a kept prefix (a segment table survives), with a repaired CRC.
+            off, size = rng.choice(chunks)
+            body = data[off + 8 : off + size - 4]
+            keep = rng.choice([0, 4, len(body) // 2])
+            fill = bytes([rng.choice([0xFF, 0x00, 0xF0, rng.randrange(256)])]) * rng.randrange(1, 8 * len(body) + 8192)
+            yield f"run-with-crc@{off}", data[:off] + _with_crc(data[off + 4 : off + 8], body[:keep] + fill) + data[off + size :]
         else:
             i = rng.randrange(len(b))
             n = rng.randrange(1, 16)

@@ -150,3 +150,32 @@ def test_fitting_learns_a_context_map_that_codes_photos_in_fewer_bits(tmp_path):
     for step in (1.0, 8.0):
         layout = ImageLayout(48, 64, 3, step)
         assert len(encode(x, layout, fitted)[0]) < len(encode(x, layout, unfitted)[0])
+
+
+@pytest.mark.parametrize("model", sorted(ENTROPY_MODELS))
+def test_a_stream_of_bypass_escapes_at_the_size_bound_cannot_read_past_the_buffer(model):
+    """0xFF bytes make compressai's overflow path count escape nibbles through the whole stream and
+    then read ~15x its length; the decoder's padding must cover that (a regression segfaulted).
+    Run in a fresh process, so that a crash fails this test instead of killing the test run."""
+    code = textwrap.dedent(f"""
+        from bitstream.container import max_stream_bytes
+        from codec.models import load_tables
+        from entropy.coder import ImageLayout, decode
+        tables = load_tables("{model}")[0]
+        layout = ImageLayout(64, 64, 3, 4.0)
+        n = layout.n_symbols
+        body = max_stream_bytes(n) - (4 if tables.segment_symbols else 0)
+        forged = (body.to_bytes(4, "big") if tables.segment_symbols else b"") + b"\\xff" * body
+        print(decode(forged, layout, tables, max_stream_bytes(n)).shape)
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-500:]
+    assert result.stdout.strip() == "(64, 64, 3)"
+
+
+def test_a_segment_longer_than_its_symbols_allow_is_refused():
+    tables = load_tables("w97-laplace-1")[0]
+    layout = ImageLayout(16, 16, 3, 4.0)
+    body = max_stream_bytes(layout.n_symbols) + 1
+    with pytest.raises(LimitError, match="segment"):
+        decode(body.to_bytes(4, "big") + bytes(body), layout, tables, 10**9)
