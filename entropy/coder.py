@@ -285,15 +285,14 @@ def synthesise(planes_q: list, steps: list[dict]) -> np.ndarray:
     return _from_planes(np.stack(planes))
 
 
-def _rans_encode(values: np.ndarray, table_rows: np.ndarray, tables: EntropyTables) -> bytes:
+def _rans_encode(values: np.ndarray, table_rows: np.ndarray, coder_lists: tuple) -> bytes:
     """One rANS stream. compressai's encoder writes into a buffer of one 32-bit word per symbol and
     overruns it (heap corruption) when the stream is longer. Near-free trailing symbols (a zero in
     the sharpest table, ~1e-4 bit each) enlarge that buffer; the decoder stops before it reaches them."""
     n_pad = values.size // 2 + 16
-    cdfs, lengths, offsets = tables.coder_lists()
     return RansEncoder().encode_with_indexes(
         np.concatenate([values, np.zeros(n_pad, np.int32)]).tolist(),
-        np.concatenate([table_rows, np.zeros(n_pad, np.uint8)]).tolist(), cdfs, lengths, offsets)
+        np.concatenate([table_rows, np.zeros(n_pad, np.uint8)]).tolist(), *coder_lists)
 
 
 def _segments(n_symbols: int, tables: EntropyTables) -> list[tuple[int, int]]:
@@ -324,7 +323,8 @@ def encode(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables) -> tu
     values, table_rows = np.concatenate(symbols), np.concatenate(indexes)
     symbols.clear()
     indexes.clear()
-    streams = [_rans_encode(values[a:b], table_rows[a:b], tables) for a, b in _segments(values.size, tables)]
+    lists = tables.coder_lists()  # the CDFs as Python lists once, not once per segment
+    streams = [_rans_encode(values[a:b], table_rows[a:b], lists) for a, b in _segments(values.size, tables)]
     if not tables.segment_symbols:
         return streams[0], synthesise(planes_q, steps)
     table = b"".join(len(s).to_bytes(4, "big") for s in streams)
