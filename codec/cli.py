@@ -145,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--revision", type=int, default=1, help="revision written into the exported weights (default 1)")
     t.add_argument("--blocks", type=int, default=4, help="coupling blocks per x2 stage (default 4)")
     t.add_argument("--hidden", type=int, default=32, help="channels inside each coupling subnet (default 32)")
+    t.add_argument("--subnet", choices=("plain", "dense"), default="plain", help="coupling subnet: plain (3 convs) or dense (IRN's DenseBlock)")
+    t.add_argument("--minutes", type=float, default=0.0, help="wall-clock budget; the schedule ends at whichever of it and --iterations comes first (0: none)")
+    t.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="bf16: autocast the subnets (CUDA)")
     t.add_argument("--log-every", type=int, default=50)
     t.add_argument("--validate-every", type=int, default=500)
 
@@ -304,7 +307,8 @@ def _train(args: argparse.Namespace) -> None:
     cfg = TrainConfig(data=args.data, out=args.out, scale=args.scale, name=f"irr-x{args.scale}", revision=args.revision,
                       iterations=args.iterations, batch=args.batch, patch=args.patch, lr=args.lr,
                       threads=args.threads, device=args.device, seed=args.seed, blocks=args.blocks,
-                      hidden=args.hidden, log_every=args.log_every, validate_every=args.validate_every)
+                      hidden=args.hidden, subnet=args.subnet, minutes=args.minutes, precision=args.precision,
+                      log_every=args.log_every, validate_every=args.validate_every)
     metrics = train(cfg)
     print(json.dumps(metrics))
 

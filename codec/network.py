@@ -27,6 +27,9 @@ class NetworkConfig:
     blocks_per_stage: int = 4
     hidden: int = 32
     clamp: float = 1.0
+    # "plain": three convolutions (revision 1, cheap on CPUs); "dense": IRN's five-layer densely
+    # connected block, ``hidden`` being its growth rate (revision 2 on, trained on a GPU).
+    subnet: str = "plain"
     # Fixed gain between the Haar high-pass bands (std ~0.02 on photos) and z, so that a z drawn
     # from N(0, I) starts out at the scale of real detail rather than 50x too strong.
     z_gain: float = 16.0
@@ -34,6 +37,8 @@ class NetworkConfig:
     def __post_init__(self) -> None:
         if self.scale not in (2, 4):
             raise ValueError(f"scale must be 2 or 4, got {self.scale}")
+        if self.subnet not in SUBNETS:
+            raise ValueError(f"subnet must be one of {', '.join(SUBNETS)}, got {self.subnet!r}")
 
     @property
     def stages(self) -> int:
@@ -72,8 +77,8 @@ def haar_merge(y: Tensor) -> Tensor:
     return x
 
 
-class Subnet(nn.Module):
-    """Small conv net used inside a coupling; its last layer starts at zero (identity coupling)."""
+class PlainSubnet(nn.Module):
+    """Three convolutions; the last starts at zero, so a new coupling is the identity."""
 
     def __init__(self, channels_in: int, channels_out: int, hidden: int) -> None:
         super().__init__()
@@ -91,6 +96,34 @@ class Subnet(nn.Module):
         return self.body(x)
 
 
+class DenseSubnet(nn.Module):
+    """IRN's DenseBlock: five 3x3 convolutions, each seeing the input and every earlier output.
+
+    Hidden layers start small (Xavier x 0.1) and the last at zero, so a new coupling is the identity.
+    """
+
+    def __init__(self, channels_in: int, channels_out: int, growth: int) -> None:
+        super().__init__()
+        self.hidden = nn.ModuleList(nn.Conv2d(channels_in + i * growth, growth, 3, padding=1) for i in range(4))
+        self.last = nn.Conv2d(channels_in + 4 * growth, channels_out, 3, padding=1)
+        for conv in self.hidden:
+            nn.init.xavier_normal_(conv.weight)
+            conv.weight.data.mul_(0.1)
+            nn.init.zeros_(conv.bias)
+        nn.init.zeros_(self.last.weight)
+        nn.init.zeros_(self.last.bias)
+        self.act = nn.LeakyReLU(0.2)
+
+    def forward(self, x: Tensor) -> Tensor:
+        features = x
+        for conv in self.hidden:
+            features = torch.cat([features, self.act(conv(features))], dim=1)
+        return self.last(features)
+
+
+SUBNETS: dict[str, type[nn.Module]] = {"plain": PlainSubnet, "dense": DenseSubnet}
+
+
 class CouplingBlock(nn.Module):
     """IRN's affine coupling: the LR part is shifted by F(z); z is scaled and shifted by H, G of the LR.
 
@@ -99,14 +132,15 @@ class CouplingBlock(nn.Module):
     The sigmoid clamp bounds the log-scale to [-clamp, clamp], which keeps training stable.
     """
 
-    def __init__(self, channels: int, hidden: int, clamp: float) -> None:
+    def __init__(self, channels: int, hidden: int, clamp: float, subnet: str) -> None:
         super().__init__()
         self.split = LR_CHANNELS
         rest = channels - LR_CHANNELS
         self.clamp = clamp
-        self.f = Subnet(rest, LR_CHANNELS, hidden)
-        self.g = Subnet(LR_CHANNELS, rest, hidden)
-        self.h = Subnet(LR_CHANNELS, rest, hidden)
+        make = SUBNETS[subnet]
+        self.f = make(rest, LR_CHANNELS, hidden)
+        self.g = make(LR_CHANNELS, rest, hidden)
+        self.h = make(LR_CHANNELS, rest, hidden)
 
     def _log_scale(self, y1: Tensor) -> Tensor:
         return self.clamp * (torch.sigmoid(self.h(y1)) * 2 - 1)
@@ -135,7 +169,7 @@ class InvertibleRescaler(nn.Module):
             channels *= 4
             stages.append(
                 nn.ModuleList(
-                    CouplingBlock(channels, config.hidden, config.clamp)
+                    CouplingBlock(channels, config.hidden, config.clamp, config.subnet)
                     for _ in range(config.blocks_per_stage)
                 )
             )

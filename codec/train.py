@@ -31,6 +31,9 @@ from codec.models import serialize
 from codec.network import LR_CHANNELS, InvertibleRescaler, NetworkConfig
 from codec.pixels import list_images
 
+WARMUP = 0.02  # fraction of the run with a linearly rising learning rate
+
+
 @dataclass
 class TrainConfig:
     data: str
@@ -47,6 +50,12 @@ class TrainConfig:
     temperature: float = 1.0
     blocks: int = 4
     hidden: int = 32
+    subnet: str = "plain"
+    # Wall-clock budget (0: none). The learning-rate schedule follows whichever of iterations and
+    # minutes is further along, so a short budget still ends on a fully decayed rate.
+    minutes: float = 0.0
+    # "bf16": autocast the subnets to bfloat16 (CUDA); the coupling arithmetic and losses stay float32.
+    precision: str = "fp32"
     threads: int = 0
     device: str = "cpu"
     seed: int = 0
@@ -141,7 +150,7 @@ class PatchSampler:
                 p = p.flip(2)
             p = torch.rot90(p, self.rng.randrange(4), dims=(1, 2))
             out.append(p)
-        return torch.stack(out).float() / 255
+        return torch.stack(out)  # uint8: a quarter of the bytes to move; the caller converts
 
 
 @torch.no_grad()
@@ -170,7 +179,7 @@ def _psnr8(a: Tensor, b: Tensor) -> float:
 
 
 def train(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
-    """Run (or resume) training until ``cfg.iterations``; returns the last logged metrics."""
+    """Run (or resume) training until ``cfg.iterations`` or ``cfg.minutes``; returns the last logged metrics."""
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     rank, world, device = _start_distributed(cfg)
@@ -183,7 +192,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict[str, float]:
             dist.destroy_process_group()
 
 
-def _train(cfg: TrainConfig, progress: bool, rank: int, world: int, device: torch.device) -> dict[str, float]:
+def _train(cfg: TrainConfig, show_progress: bool, rank: int, world: int, device: torch.device) -> dict[str, float]:
     main = rank == 0  # only rank 0 logs, validates and writes files
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -194,15 +203,18 @@ def _train(cfg: TrainConfig, progress: bool, rank: int, world: int, device: torc
     sampler = PatchSampler([load_rgb(f) for f in train_files], cfg.patch, rng)
     val_images = [load_rgb(f) for f in val_files]
 
-    net = InvertibleRescaler(NetworkConfig(scale=cfg.scale, blocks_per_stage=cfg.blocks, hidden=cfg.hidden)).to(device)
+    net = InvertibleRescaler(NetworkConfig(scale=cfg.scale, blocks_per_stage=cfg.blocks, hidden=cfg.hidden,
+                                           subnet=cfg.subnet)).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     step = 0
+    elapsed_before = 0.0  # training seconds spent by earlier runs of this folder
     ckpt_path = out / "checkpoint.pt"
     if ckpt_path.exists():
         state = torch.load(ckpt_path, map_location=device, weights_only=True)
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         step = int(state["step"])
+        elapsed_before = float(state.get("elapsed", torch.tensor(0.0)))
         rng.seed((cfg.seed + step) * 1009 + rank)
         torch.manual_seed(cfg.seed + step + rank)
     step_module: torch.nn.Module = TrainingStep(net, cfg)
@@ -213,9 +225,28 @@ def _train(cfg: TrainConfig, progress: bool, rank: int, world: int, device: torc
     if main:
         (out / "config.json").write_text(json.dumps({**asdict(cfg), "world_size": world}, indent=2))
 
+    started = time.perf_counter()
+
+    def elapsed() -> float:
+        return elapsed_before + time.perf_counter() - started
+
+    def progress() -> float:
+        """Fraction of the run done: by iterations, or by the wall-clock budget if that is further."""
+        done = step / cfg.iterations
+        if cfg.minutes > 0:
+            done = max(done, elapsed() / (60 * cfg.minutes))
+        if world > 1:  # every rank must stop at the same step
+            import torch.distributed as dist
+
+            shared = torch.tensor([done], device=device)
+            dist.broadcast(shared, 0)
+            done = float(shared)
+        return min(done, 1.0)
+
     def save() -> None:
         tmp = out / "checkpoint.pt.tmp"
-        torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(), "step": torch.tensor(step)}, tmp)
+        torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(), "step": torch.tensor(step),
+                    "elapsed": torch.tensor(elapsed(), dtype=torch.float64)}, tmp)
         tmp.replace(ckpt_path)
         weights = out / "weights.safetensors.tmp"
         weights.write_bytes(serialize(net, cfg.name, cfg.revision))
@@ -223,38 +254,51 @@ def _train(cfg: TrainConfig, progress: bool, rank: int, world: int, device: torc
 
     from tqdm import tqdm
 
-    bar = tqdm(total=cfg.iterations, initial=step, disable=not (progress and main), desc=f"train x{cfg.scale}")
+    # Under a wall-clock budget the step count is unknown: no total, so no misleading ETA.
+    bar = tqdm(total=None if cfg.minutes > 0 else cfg.iterations, initial=step, disable=not (show_progress and main), desc=f"train x{cfg.scale}")
     metrics: dict[str, float] = {}
-    sums: dict[str, float] = {}
+    sums: dict[str, Tensor] = {}  # summed on the device: no host sync per iteration
+    since_log = 0
     tick = time.perf_counter()
+    use_bf16 = cfg.precision == "bf16"
     net.train()
-    while step < cfg.iterations:
-        lr_now = cfg.lr * 0.5 * (1 + math.cos(math.pi * step / cfg.iterations))
+    done = progress()
+    while done < 1.0:
+        warmup = min(1.0, (done + 1 / cfg.iterations) / WARMUP)  # dense subnets diverge at full rate from step 0
+        lr_now = cfg.lr * warmup * 0.5 * (1 + math.cos(math.pi * done))
         for group in opt.param_groups:
             group["lr"] = lr_now
-        x = sampler.batch(cfg.batch).to(device)
-        parts = step_module(x)
+        patches = sampler.batch(cfg.batch)
+        if device.type == "cuda":
+            patches = patches.pin_memory()
+        x = patches.to(device, non_blocking=True).float() / 255
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+            parts = step_module(x)
         opt.zero_grad(set_to_none=True)
         parts["loss"].backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
         opt.step()
         step += 1
+        since_log += 1
         bar.update(1)
         for k, v in parts.items():
-            sums[k] = sums.get(k, 0.0) + float(v.detach())
-        if main and (step % cfg.log_every == 0 or step == cfg.iterations):
-            n = step % cfg.log_every or cfg.log_every
-            elapsed = time.perf_counter() - tick
-            metrics = {"step": step, "lr": lr_now, "it_per_s": n / elapsed, "world_size": world,
-                       **{k: v / n for k, v in sums.items()}}
-            if val_images and (step % cfg.validate_every == 0 or step == cfg.iterations):
+            sums[k] = sums.get(k, 0.0) + v.detach().float()
+        done = progress()
+        last = done >= 1.0
+        if main and (step % cfg.log_every == 0 or last):
+            seconds = time.perf_counter() - tick
+            metrics = {"step": step, "lr": lr_now, "it_per_s": since_log / seconds, "elapsed_s": round(elapsed(), 1),
+                       "world_size": world, **{k: float(v) / since_log for k, v in sums.items()}}
+            if not all(math.isfinite(metrics[k]) for k in sums):
+                raise FloatingPointError(f"training diverged at step {step}: {metrics}")
+            if val_images and (step % cfg.validate_every == 0 or last):
                 metrics.update(validate(net, val_images, cfg.scale, device))
             with open(out / "metrics.jsonl", "a") as log:
                 log.write(json.dumps(metrics) + "\n")
             bar.set_postfix(loss=f"{metrics['loss']:.4f}", rec=f"{metrics['rec']:.4f}")
-            sums = {}
+            sums, since_log = {}, 0
             tick = time.perf_counter()
-        if main and (step % cfg.checkpoint_every == 0 or step == cfg.iterations):
+        if main and (step % cfg.checkpoint_every == 0 or last):
             save()
     bar.close()
     if main:

@@ -17,9 +17,10 @@ def randomised(config: NetworkConfig) -> InvertibleRescaler:
     return net.eval()
 
 
+@pytest.mark.parametrize("subnet", ["plain", "dense"])
 @pytest.mark.parametrize("scale", [2, 4])
-def test_inverse_undoes_forward_to_float_precision(scale):
-    net = randomised(NetworkConfig(scale=scale, blocks_per_stage=3, hidden=8))
+def test_inverse_undoes_forward_to_float_precision(scale, subnet):
+    net = randomised(NetworkConfig(scale=scale, blocks_per_stage=3, hidden=8, subnet=subnet))
     x = torch.rand(2, 3, 8 * scale, 12 * scale)
     with torch.no_grad():
         y = net(x)
@@ -41,8 +42,9 @@ def test_haar_split_is_exactly_inverted_and_puts_the_mean_first():
     assert torch.allclose(y[:, :3], torch.nn.functional.avg_pool2d(x, 2), atol=1e-6)
 
 
-def test_untrained_network_is_the_haar_transform():
-    net = InvertibleRescaler(NetworkConfig(scale=2)).eval()
+@pytest.mark.parametrize("subnet", ["plain", "dense"])
+def test_untrained_network_is_the_haar_transform(subnet):
+    net = InvertibleRescaler(NetworkConfig(scale=2, subnet=subnet)).eval()
     x = torch.rand(1, 3, 8, 8)
     with torch.no_grad():
         y = net(x)
@@ -63,3 +65,17 @@ def test_latent_is_zero_at_temperature_zero_and_a_seed_fixes_the_draw():
 def test_scale_must_be_2_or_4():
     with pytest.raises(ValueError):
         NetworkConfig(scale=3)
+
+
+def test_unknown_subnet_is_refused():
+    with pytest.raises(ValueError, match="subnet"):
+        NetworkConfig(subnet="resnet")
+
+
+def test_revision_1_weights_keep_meaning_the_plain_subnet():
+    """r1 files store no 'subnet' key: they must still build three-convolution couplings."""
+    from codec.models import load_model
+
+    net, _ = load_model("irr-x2", 1)
+    assert net.config.subnet == "plain"
+    assert len(net.stages[0][0].f.body) == 5  # conv, act, conv, act, conv

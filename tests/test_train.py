@@ -60,3 +60,33 @@ def test_data_parallel_under_torchrun_with_two_cpu_processes(tmp_path):
     assert [r["step"] for r in rows] == [10, 20]  # written once, by rank 0
     assert all(r["world_size"] == 2 for r in rows)
     assert deserialize((out / "weights.safetensors").read_bytes()).config.hidden == 4
+
+
+def test_a_wall_clock_budget_ends_the_run_on_a_decayed_rate_and_resumes(tmp_path):
+    data = make_data(tmp_path / "data")
+    out = tmp_path / "timed"
+    cfg = tiny(data, out, 10**9)
+    cfg.minutes = 0.02  # 1.2 s; the iteration count alone would never end
+    train(cfg, progress=False)
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    steps, spent = int(state["step"]), float(state["elapsed"])
+    assert 0 < steps < 10**9 and spent >= 1.2
+    last = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
+    assert last["step"] == steps and last["lr"] < 1e-3 * cfg.lr  # the cosine ran to its end
+
+    cfg.minutes = 0.04  # resume: another ~1.2 s, counted from the time already spent
+    train(cfg, progress=False)
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert int(state["step"]) > steps and 2.4 <= float(state["elapsed"]) < 2.4 + 60
+
+
+def test_bfloat16_autocast_trains_a_dense_network_with_float32_weights(tmp_path):
+    data = make_data(tmp_path / "data")
+    out = tmp_path / "bf16"
+    cfg = tiny(data, out, 20)
+    cfg.subnet, cfg.precision = "dense", "bf16"
+    metrics = train(cfg, progress=False)
+    assert metrics["step"] == 20 and all(torch.isfinite(torch.tensor(metrics[k])) for k in ("loss", "rec"))
+    net = deserialize((out / "weights.safetensors").read_bytes())
+    assert net.config.subnet == "dense"
+    assert all(p.dtype == torch.float32 for p in net.parameters())
