@@ -179,3 +179,21 @@ def test_a_segment_longer_than_its_symbols_allow_is_refused():
     body = max_stream_bytes(layout.n_symbols) + 1
     with pytest.raises(LimitError, match="segment"):
         decode(body.to_bytes(4, "big") + bytes(body), layout, tables, 10**9)
+
+
+@pytest.mark.parametrize("wavelet", ["9/7", "5/3"])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (1, 37, 3), (17, 16, 3), (33, 65, 4), (300, 7, 1), (512, 768, 3)])
+@pytest.mark.parametrize("step", [1.0, 6.0])
+def test_decoder_buffers_match_what_the_encoder_analyses(shape, step, wavelet):
+    """The decoder builds its coefficient buffers from shapes; they must be the encoder's, exactly."""
+    from entropy.coder import analyse, empty_planes
+
+    layout = ImageLayout(*shape, step)
+    expected_planes, expected_steps = analyse(np.zeros(shape, dtype=np.uint8), layout, wavelet)
+    planes, steps = empty_planes(layout, wavelet)
+    assert steps == expected_steps
+    assert len(planes) == len(expected_planes)
+    for (ll, bands), (ell, ebands) in zip(planes, expected_planes):
+        assert (ll.shape, ll.dtype) == (ell.shape, ell.dtype) and not ll.any()
+        assert [[(b.shape, b.dtype) for b in level] for level in bands] == \
+            [[(b.shape, b.dtype) for b in level] for level in ebands]
