@@ -74,6 +74,12 @@ class EntropyTables:
     def digest(self) -> bytes:
         return hashlib.sha256(self.to_bytes()).digest()
 
+    def symbol_bits(self) -> np.ndarray:
+        """(rows, max_len) bits of each in-table symbol, -log2 of its quantised probability."""
+        pmf = np.diff(self.cdfs, axis=1).astype(np.float64) / (1 << PRECISION)
+        with np.errstate(divide="ignore"):
+            return -np.log2(np.where(pmf > 0, pmf, np.nan))
+
     def coder_lists(self) -> tuple[list[list[int]], list[int], list[int]]:
         """The (cdfs, lengths, offsets) lists compressai's rANS coder takes."""
         cdfs = [row[:n].tolist() for row, n in zip(self.cdfs, self.lengths)]

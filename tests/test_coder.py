@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import textwrap
@@ -197,3 +198,40 @@ def test_decoder_buffers_match_what_the_encoder_analyses(shape, step, wavelet):
         assert (ll.shape, ll.dtype) == (ell.shape, ell.dtype) and not ll.any()
         assert [[(b.shape, b.dtype) for b in level] for level in bands] == \
             [[(b.shape, b.dtype) for b in level] for level in ebands]
+
+
+def test_rate_distortion_quantisation_trades_bits_for_error_at_its_price(tables, monkeypatch):
+    """RDO lowers symbols only where the saved bits are worth more than the added squared error:
+    fewer bytes, a little more error, and a lower D + lambda R than plain dead-zone quantisation."""
+    import entropy.coder as coder
+
+    x = photo_like(96, 128, seed=3)
+    layout = ImageLayout(96, 128, 3, 12.0)
+    stream_rdo, seen_rdo = encode(x, layout, tables)
+    monkeypatch.setattr(coder, "RDO_LAMBDA", 0.0)
+    stream_plain, seen_plain = encode(x, layout, tables)
+    assert len(stream_rdo) < 0.97 * len(stream_plain)
+
+    def cost(stream: bytes, seen: np.ndarray) -> float:  # squared error in units of the pixel step
+        return float(((seen.astype(float) - x) ** 2).sum()) / layout.step**2 + coder.RDO_LAMBDA * 8 * len(stream)
+
+    monkeypatch.setattr(coder, "RDO_LAMBDA", math.log(2) / 6)
+    assert cost(stream_rdo, seen_rdo) < cost(stream_plain, seen_plain)
+    assert np.array_equal(decode(stream_rdo, layout, tables, max_stream_bytes(layout.n_symbols)), seen_rdo)
+
+
+def test_rdo_moves_a_symbol_one_step_towards_zero_only_where_its_context_makes_that_pay(tables):
+    from entropy.coder import _lower_where_cheaper
+
+    bits = tables.symbol_bits()
+    sharp = int(np.nanargmax(bits[:, 0]))  # the table where a 1 costs the most against a 0
+    flat = int(np.nanargmin(np.nanmax(bits[:, :3], axis=1) - np.nanmin(bits[:, :3], axis=1)))
+    values = np.array([1, -1, 1, 3, 0], dtype=np.int32)
+    mags = np.array([0.8, 0.8, 1.4, 3.1, 0.2], dtype=np.float16)
+    out = _lower_where_cheaper(values, mags, np.full(5, sharp, np.uint8), bits, tables)
+    assert out.tolist()[:2] == [0, 0]  # barely past the dead zone in a context where 0 is near-certain
+    assert out[2] in (0, 1) and out[4] == 0
+    assert np.all(np.abs(out) <= np.abs(values)) and np.all(np.abs(out - values) <= 1)
+    assert np.all(np.sign(out) * np.sign(values) >= 0)  # never crosses zero
+    assert _lower_where_cheaper(values, mags, np.full(5, flat, np.uint8), bits, tables)[3] == 3
+    assert values.tolist() == [1, -1, 1, 3, 0]  # the caller's array is left alone
