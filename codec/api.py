@@ -33,8 +33,8 @@ def quality_to_step(quality: int) -> float:
 
 # The rate ladder, (quality below which, scale), first match wins; otherwise scale 1. Measured on
 # held-out training photos, never on eval/ (`python -m bench.ladder`, bench/results/ladder.json):
-# with the r1 rescalers and the w97-laplace-1 coder, x4 wins below ~0.05 bpp and storing the image
-# itself wins above; x2 leads only between 0.050 and 0.058 bpp, too narrow to give it a rung.
+# with the r1 rescalers, the w97-laplace-1 coder and RDO, x4 wins below ~0.034 bpp and storing the
+# image itself wins above 0.048; x2 leads in between by at most ~0.3 dB: not worth its network pass.
 LADDER: tuple[tuple[int, int], ...] = ((13, 4),)
 
 
