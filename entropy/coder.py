@@ -172,10 +172,12 @@ def _fit(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 # decoder produces them. ``magnitudes`` are |coefficient| / step before quantisation where the
 # caller has them (the encoder's subbands), else None.
 Coder = Callable[[np.ndarray, np.ndarray, "np.ndarray | None"], np.ndarray]
+# Per plane, per level, per orientation: |coefficient| / step of a lossy subband, None of a lossless one.
+Magnitudes = list[list[tuple["np.ndarray | None", ...]]]
 
 
 def _walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list[dict], code: Coder,
-          scheme: ContextScheme, magnitudes: list[Bands] | None = None) -> None:
+          scheme: ContextScheme, magnitudes: Magnitudes | None = None) -> None:
     """Visit every quantised symbol in decoding order, filling arrays in place from ``code``."""
     n_classes = scheme.n_classes
     luma_bands: Bands | None = None
@@ -253,20 +255,20 @@ def _from_planes(planes: np.ndarray) -> np.ndarray:
 
 
 def analyse(pixels: np.ndarray, layout: ImageLayout, lossy_wavelet: str,
-            magnitudes: list[Bands] | None = None) -> tuple[list, list[dict]]:
+            magnitudes: Magnitudes | None = None) -> tuple[list, list[dict]]:
     """Quantised wavelet planes of an (H, W, C) uint8 image, and each plane's band steps.
 
-    Given a list, ``magnitudes`` receives each subband's |coefficient| / step, the input of the
-    encoder's rate-distortion choice (float16: half the memory, and 3 digits are plenty).
+    Given a list, ``magnitudes`` receives each lossy subband's |coefficient| / step (None for a
+    lossless one), the input of the encoder's rate-distortion choice (float16: 3 digits are plenty).
     """
     levels = levels_for(layout.height, layout.width)
     planes_q, steps = [], []
     for plane, kind in zip(_to_planes(pixels), layout.plane_kinds()):
         plane_steps = _plane_steps(layout, kind, levels, lossy_wavelet)
         ll, bands = dwt2(plane, levels, plane_steps["wavelet"])
-        if magnitudes is not None:
+        if magnitudes is not None:  # None for a lossless band (step 1, e.g. alpha): RDO must not touch it
             magnitudes.append([
-                tuple((np.abs(b) / plane_steps[(lvl + 1, o)]).astype(np.float16) for o, b in enumerate(level_bands))
+                tuple(_magnitudes(b, plane_steps[(lvl + 1, o)]) for o, b in enumerate(level_bands))
                 for lvl, level_bands in enumerate(bands)
             ])
         ll = quantize(ll, plane_steps["ll"])
@@ -277,6 +279,10 @@ def analyse(pixels: np.ndarray, layout: ImageLayout, lossy_wavelet: str,
         planes_q.append((ll, bands))
         steps.append(plane_steps)
     return planes_q, steps
+
+
+def _magnitudes(band: np.ndarray, step: int) -> np.ndarray | None:
+    return None if step == 1 else (np.abs(band) / step).astype(np.float16)
 
 
 def empty_planes(layout: ImageLayout, lossy_wavelet: str) -> tuple[list, list[dict]]:
@@ -341,7 +347,7 @@ def encode(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables) -> tu
     """
     if pixels.shape != (layout.height, layout.width, layout.channels) or pixels.dtype != np.uint8:
         raise ValueError(f"pixels {pixels.shape} {pixels.dtype} do not match {layout}")
-    magnitudes: list[Bands] | None = [] if layout.step > 1.0 and RDO_LAMBDA > 0 else None
+    magnitudes: Magnitudes | None = [] if layout.step > 1.0 and RDO_LAMBDA > 0 else None
     planes_q, steps = analyse(pixels, layout, tables.lossy_wavelet, magnitudes)
     symbols: list[np.ndarray] = []
     indexes: list[np.ndarray] = []
@@ -389,7 +395,7 @@ def _lower_where_cheaper(values: np.ndarray, mags: np.ndarray, rows: np.ndarray,
     keep_index, lower_index = v - offset, v - sign - offset
     in_table = (keep_index >= 0) & (keep_index < n_symbols) & (lower_index >= 0) & (lower_index < n_symbols)
     keep_index, lower_index = np.where(in_table, keep_index, 0), np.where(in_table, lower_index, 0)
-    # dequantize() reconstructs |q| >= 1 at (|q| + 1/8) steps and 0 at 0
+    # dequantize() reconstructs |q| >= 1 at |q| steps + (step >> 3), ~1/8 of a step, and 0 at 0
     keep_cost = (u - (q + 0.125)) ** 2 + RDO_LAMBDA * bits[r, keep_index]
     lower_cost = (u - np.where(q > 1, q - 0.875, 0.0)) ** 2 + RDO_LAMBDA * bits[r, lower_index]
     lower = in_table & (lower_cost < keep_cost)

@@ -235,3 +235,16 @@ def test_rdo_moves_a_symbol_one_step_towards_zero_only_where_its_context_makes_t
     assert np.all(np.sign(out) * np.sign(values) >= 0)  # never crosses zero
     assert _lower_where_cheaper(values, mags, np.full(5, flat, np.uint8), bits, tables)[3] == 3
     assert values.tolist() == [1, -1, 1, 3, 0]  # the caller's array is left alone
+
+
+def test_rdo_never_touches_lossless_bands_such_as_alpha(tables, monkeypatch):
+    """Alpha is coded losslessly inside a lossy image: even at an absurd bit price it must come back exact."""
+    import entropy.coder as coder
+
+    monkeypatch.setattr(coder, "RDO_LAMBDA", 1000.0)  # lowering pays everywhere RDO is allowed
+    x = photo_like(48, 64, 4)
+    layout = ImageLayout(48, 64, 4, 20.0)
+    stream, seen = encode(x, layout, tables)
+    out = decode(stream, layout, tables, max_stream_bytes(layout.n_symbols))
+    assert np.array_equal(out, seen)
+    assert np.array_equal(out[..., 3], x[..., 3])
