@@ -271,10 +271,7 @@ def _train(cfg: TrainConfig, show_progress: bool, rank: int, world: int, device:
         lr_now = cfg.lr * warmup * 0.5 * (1 + math.cos(math.pi * done))
         for group in opt.param_groups:
             group["lr"] = lr_now
-        patches = sampler.batch(cfg.batch)
-        if device.type == "cuda":
-            patches = patches.pin_memory()
-        x = patches.to(device, non_blocking=True).float() / 255
+        x = sampler.batch(cfg.batch).to(device).float() / 255
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
             parts = step_module(x)
         opt.zero_grad(set_to_none=True)
