@@ -29,14 +29,21 @@ class BatchFailed(IrrError):
 
 
 def write_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename; ``-`` is stdout."""
+    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename; ``-`` is stdout.
+
+    Any failure (no such folder, no permission, a folder in the way, a full disk) leaves the path as
+    it was and raises an ``IrrError`` that names it.
+    """
     if path == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
+    if os.path.isdir(path):
+        raise IrrError(f"cannot write {path}: it is a folder")
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".irr-", suffix=".tmp", dir=folder)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=".irr-", suffix=".tmp", dir=folder)
         umask = os.umask(0)
         os.umask(umask)
         os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; a finished file gets the usual mode
@@ -45,10 +52,11 @@ def write_atomic(path: str, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except OSError as e:
+        raise IrrError(f"cannot write {path}: {e.strerror or e}") from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
-        raise
 
 
 def read_input(path: str) -> bytes:
@@ -177,11 +185,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _jobs(args: argparse.Namespace, suffixes: frozenset[str] | set[str], out_suffix: str) -> list[tuple[str, str]]:
-    """(input, output) pairs: one file to one path, or many inputs (files, folders) into a folder."""
+    """(input, output) pairs: one file to one path, or many inputs (files, folders) into a folder.
+
+    Refuses, before anything is written, a folder with nothing to code and two inputs that would
+    land on the same output (``a.jpg`` and ``a.png`` both becoming ``a.irr``): one would silently
+    replace the other.
+    """
     inputs: list[str] = []
     for item in args.input:
         if item != "-" and Path(item).is_dir():
-            inputs += [str(p) for p in sorted(Path(item).iterdir()) if p.suffix.lower() in suffixes]
+            found = [str(p) for p in sorted(Path(item).iterdir()) if p.is_file() and p.suffix.lower() in suffixes]
+            if not found:
+                raise IrrError(f"no {' or '.join(sorted(suffixes)) if len(suffixes) < 4 else 'image'} files in folder {item}")
+            inputs += found
         else:
             inputs.append(item)
     many = len(args.input) > 1 or any(item != "-" and Path(item).is_dir() for item in args.input)
@@ -192,8 +208,26 @@ def _jobs(args: argparse.Namespace, suffixes: frozenset[str] | set[str], out_suf
     out_dir = Path(args.output)
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"-o {args.output} must be a folder when there are several inputs")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return [(src, str(out_dir / (Path(src).stem + out_suffix))) for src in inputs]
+    jobs = [(src, str(out_dir / (Path(src).stem + out_suffix))) for src in inputs]
+    _refuse_collisions(jobs)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise IrrError(f"cannot create output folder {args.output}: {e.strerror}") from None
+    return jobs
+
+
+def _refuse_collisions(jobs: list[tuple[str, str]]) -> None:
+    """Two inputs for one output path (compared case-folded: macOS and Windows file systems fold case)."""
+    seen: dict[str, str] = {}
+    for src, dst in jobs:
+        key = os.path.normcase(os.path.abspath(dst)).casefold()
+        if key in seen:
+            same = os.path.abspath(seen[key]) == os.path.abspath(src)
+            raise IrrError(f"{src} is given twice" if same else
+                           f"{seen[key]} and {src} would both be written to {dst}; nothing was written "
+                           "(rename one, or code them into different folders)")
+        seen[key] = src
 
 
 def _encode_one(src: str, dst: str, args: argparse.Namespace) -> str:
@@ -249,7 +283,7 @@ def _run_one(task: tuple) -> tuple[str, str | None, str]:
     fn, src, dst, args = task
     try:
         return src, None, fn(src, dst, args)
-    except (IrrError, FileNotFoundError) as e:
+    except (IrrError, OSError) as e:
         return src, str(e), ""
 
 
@@ -409,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     except BatchFailed as e:
         print(f"irr: {e}", file=sys.stderr)
         return 1
-    except (IrrError, FileNotFoundError) as e:
+    except (IrrError, OSError) as e:
         if args.verbose:
             raise
         print(f"irr: error: {e}", file=sys.stderr)

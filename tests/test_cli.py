@@ -213,3 +213,77 @@ def test_bench_summary_says_when_two_curves_share_no_quality_range(capsys):
     out = capsys.readouterr().out
     assert "A" in out and "no common PSNR range" in out and "nan" not in out
     assert "BD-rate vs ref: -12.5% (overlap 0.50)" in out
+
+
+def _photos(folder: Path, names: list[str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, name in enumerate(names):
+        Image.fromarray(photo_like(16, 20, seed=i)).save(folder / name)
+
+
+def test_two_inputs_for_one_output_are_refused_before_anything_is_written(tmp_path, capsys):
+    _photos(tmp_path / "coll", ["a.jpg", "a.png", "b.png"])
+    out = tmp_path / "out"
+    assert main(["encode", str(tmp_path / "coll"), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("irr: error:") and "a.jpg" in err and "a.png" in err and "nothing was written" in err
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_collisions_across_folders_and_case_are_refused_in_decode_too(tmp_path, capsys):
+    for folder, name in (("one", "x.png"), ("two", "X.png")):
+        _photos(tmp_path / "src" / folder, [name])
+        (tmp_path / folder).mkdir()
+        assert main(["encode", str(tmp_path / "src" / folder / name), "-o", str(tmp_path / folder / (name[0] + ".irr"))]) == 0
+    capsys.readouterr()
+    out = tmp_path / "out"
+    assert main(["decode", str(tmp_path / "one"), str(tmp_path / "two"), "-o", str(out)]) == 1
+    assert "would both be written" in capsys.readouterr().err
+    assert not out.exists() or list(out.iterdir()) == []
+    assert main(["encode", str(tmp_path / "src" / "one" / "x.png"), str(tmp_path / "src" / "one" / "x.png"),
+                 "-o", str(out)]) == 1
+    assert "given twice" in capsys.readouterr().err
+
+
+def test_an_empty_input_folder_is_an_error(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no images here")
+    assert main(["encode", str(tmp_path / "empty"), "-o", str(tmp_path / "out")]) == 1
+    assert "no image files in folder" in capsys.readouterr().err
+    assert main(["decode", str(tmp_path / "empty"), "-o", str(tmp_path / "out")]) == 1
+    assert "no .irr files in folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("target", ["folder", "missing/x.irr"])
+def test_an_unwritable_output_is_one_error_line(png, tmp_path, target):
+    (tmp_path / "folder").mkdir()
+    result = run("encode", str(png), "-o", str(tmp_path / target))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("irr: error: cannot write") and result.stderr.count("\n") == 1
+    assert str(tmp_path / target) in result.stderr
+
+
+def test_a_full_disk_leaves_the_old_file_and_no_temporary(png, tmp_path, monkeypatch, capsys):
+    import errno
+    import os
+
+    irr = tmp_path / "x.irr"
+    irr.write_bytes(b"previous")
+
+    def full(_fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    assert main(["encode", str(png), "-o", str(irr)]) == 1
+    assert "No space left on device" in capsys.readouterr().err
+    assert irr.read_bytes() == b"previous" and list(tmp_path.glob(".irr-*")) == []
+
+
+def test_a_batch_reports_an_unwritable_output_and_goes_on(tmp_path, capsys):
+    _photos(tmp_path / "src", ["a.png", "b.png", "c.png"])
+    out = tmp_path / "out"
+    (out / "b.irr").mkdir(parents=True)  # a folder where b's output should go
+    assert main(["encode", str(tmp_path / "src"), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "b.png" in err and "1 of 3 files failed" in err
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["a.irr", "c.irr"]
