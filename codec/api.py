@@ -16,6 +16,7 @@ from codec import models, resources
 from codec.pixels import ImageLike, Pixels, load, to_pil
 from codec.tiling import MARGIN, TILE, tiled_to_uint8
 from entropy import coder
+from entropy.contexts import LOSSLESS_STEP
 
 DEFAULT_QUALITY = 75
 DEFAULT_SCALE: int | None = None  # chosen per quality by the rate ladder
@@ -147,12 +148,12 @@ def encode_pixels(pixels: Pixels, settings: EncodeSettings) -> bytes:
         _, weights_hash = models.load_model(model_name, revision)
     lr_step = min(65535, int(round(settings.step * 256)))
     tables, tables_hash = models.load_tables(models.DEFAULT_ENTROPY_MODEL)
-    layout = coder.ImageLayout(lr.shape[0], lr.shape[1], lr.shape[2], lr_step / 256)
+    layout = coder.ImageLayout(lr.shape[0], lr.shape[1], lr.shape[2], lr_step)
     lr_stream, lr_decoded = coder.encode(lr, layout, tables)
     alpha_stream, alpha_crc = None, 0
     if channels == 4:
         alpha = np.ascontiguousarray(a[..., 3:])
-        alpha_stream, _ = coder.encode(alpha, coder.ImageLayout(h, w, 1, 1.0), tables)
+        alpha_stream, _ = coder.encode(alpha, coder.ImageLayout(h, w, 1, LOSSLESS_STEP), tables)
         alpha_crc = zlib.crc32(alpha.tobytes())
     header = Header(
         width=w, height=h, channels=channels, scale=scale, quality=settings.quality,
@@ -208,11 +209,11 @@ def read_stored(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Stored:
     else:
         models.check_weights(h.model_name, h.model_revision, h.weights_sha256)
     lr_h, lr_w = h.lr_size
-    lr_layout = coder.ImageLayout(lr_h, lr_w, 1 if h.channels == 1 else 3, h.lr_step / 256)
+    lr_layout = coder.ImageLayout(lr_h, lr_w, 1 if h.channels == 1 else 3, h.lr_step)
     lr = _entropy_decode(f.lr_stream, lr_layout, h.lr_crc32, "LR image", h.entropy_model, h.tables_sha256)
     alpha = None
     if f.alpha_stream is not None:
-        alpha_layout = coder.ImageLayout(h.height, h.width, 1, 1.0)
+        alpha_layout = coder.ImageLayout(h.height, h.width, 1, LOSSLESS_STEP)
         alpha = _entropy_decode(f.alpha_stream, alpha_layout, h.alpha_crc32, "alpha plane",
                                 h.entropy_model, h.tables_sha256)
     return Stored(h, lr, alpha, f.icc_profile, f.exif)

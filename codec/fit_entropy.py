@@ -31,7 +31,7 @@ def histograms_for(images: list[np.ndarray], lossy_wavelet: str, context_scheme:
         for scale in FIT_SCALES:
             lr = rgb if scale == 1 else _downscale(rgb, scale)
             for quality in FIT_QUALITIES:
-                layout = coder.ImageLayout(lr.shape[0], lr.shape[1], 3, round(quality_to_step(quality) * 256) / 256)
+                layout = coder.ImageLayout(lr.shape[0], lr.shape[1], 3, round(quality_to_step(quality) * 256))
                 for ctx, values in coder.collect_statistics(lr, layout, lossy_wavelet, context_scheme):
                     keys, n = np.unique(ctx.astype(np.int64) * 65536 + (values.astype(np.int64) + 32768), return_counts=True)
                     for key, c in zip(keys.tolist(), n.tolist()):

@@ -31,73 +31,9 @@ with warnings.catch_warnings():  # compressai's import warns about torch.jit.scr
 
 from bitstream.container import max_stream_bytes
 from bitstream.errors import FormatError, LimitError
+from entropy.contexts import LOSSLESS_STEP, N_BINS, SCHEMES, ContextScheme, band_step, stepset_of
 from entropy.tables import EntropyTables
-from entropy.wavelet import FRACTION_BITS, Bands, dwt2, idwt2, levels_for, ycocg_forward, ycocg_inverse
-
-N_BINS = 12
-N_STEPSETS = 7
-
-
-@dataclass(frozen=True)
-class ContextScheme:
-    """How a band's symbols are split into parallel passes and how activity becomes a context.
-
-    1 (w53-laplace-1): checkerboard, 2 passes; the second sees its 4 direct neighbours; bins by
-    the activity's bit length. 2 (w97-laplace-1): 2x2 polyphase, 4 passes; the second sees its 4
-    diagonal neighbours, the third its 4 direct ones, the fourth all 8 (diagonals count half);
-    half-octave bins. It codes the same symbols in 3-5 % fewer bits (held-out training photos).
-    """
-
-    passes: int
-    half_octave: bool
-
-    @property
-    def n_classes(self) -> int:
-        # 3 orientations x passes x (luma, chroma), then the LL residuals of luma and chroma.
-        return 3 * self.passes * 2 + 2
-
-    @property
-    def n_contexts(self) -> int:
-        return N_STEPSETS * self.n_classes * N_BINS
-
-    def masks(self, shape: tuple[int, int]) -> list[np.ndarray]:
-        rows, cols = np.indices(shape)
-        if self.passes == 2:
-            return [(rows + cols) % 2 == 0, (rows + cols) % 2 == 1]
-        r, c = rows % 2, cols % 2
-        return [(r == 0) & (c == 0), (r == 1) & (c == 1), (r == 0) & (c == 1), (r == 1) & (c == 0)]
-
-    def neighbours(self, known: np.ndarray) -> np.ndarray:
-        """Activity from already-decoded neighbours (``known`` is zero where not yet decoded)."""
-        p = np.pad(np.abs(known), 1, mode="edge")
-        direct = p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:]
-        if self.passes == 2:
-            return direct
-        return direct + ((p[:-2, :-2] + p[:-2, 2:] + p[2:, :-2] + p[2:, 2:]) >> 1)
-
-    def bins(self, activity: np.ndarray) -> np.ndarray:
-        """Activity (non-negative int) -> bin 0..N_BINS-1."""
-        a = activity.astype(np.int64)
-        thresholds = _HALF_OCTAVES if self.half_octave else [1 << (b - 1) for b in range(1, N_BINS)]
-        bins = np.zeros(a.shape, dtype=np.int64)
-        for t in thresholds:
-            bins += a >= t
-        return bins
-
-
-_HALF_OCTAVES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48)
-SCHEMES = {1: ContextScheme(passes=2, half_octave=False), 2: ContextScheme(passes=4, half_octave=True)}
-
-# Synthesis-basis L2 norms spread one distortion target evenly over the bands: a band's step is the
-# image step over its norm. 5/3 (entropy model w53-laplace-1, kept as it was): one-level norms of
-# (1,2,1)/2 and (-1,-2,6,-2,-1)/8 multiplied across levels, an approximation. 9/7: the exact 2-D
-# norms of each band, measured once by impulse responses of the integer inverse transform.
-_NORM_LOW, _NORM_HIGH = 1.224744871391589, 0.8477912478906585
-_NORMS_97_LL = (1.0, 1.2991, 1.8002, 2.4288, 3.2296, 4.2752)  # LL after 0..5 levels
-_NORMS_97 = ((1.0113, 0.7872), (1.3195, 0.9672), (1.8268, 1.374), (2.4627, 1.878), (3.2737, 2.5068))  # (HL=LH, HH)
-# The RGB weight of each YCoCg-R plane.
-_PLANE_WEIGHT = {"luma": 1.0, "co": 2.449489742783178, "cg": 2.0, "alpha": 1.0}
-
+from entropy.wavelet import Bands, dwt2, idwt2, levels_for, ycocg_forward, ycocg_inverse
 
 @dataclass(frozen=True)
 class ImageLayout:
@@ -106,32 +42,24 @@ class ImageLayout:
     height: int
     width: int
     channels: int  # 1 gray, 3 RGB, 4 RGBA (alpha is always lossless)
-    step: float  # 1.0 = lossless
+    lr_step: int  # the header's 8.8 fixed-point quantiser step; 256 = lossless
 
     def plane_kinds(self) -> list[str]:
         kinds = {1: ["luma"], 3: ["luma", "co", "cg"], 4: ["luma", "co", "cg", "alpha"]}
         return kinds[self.channels]
 
     @property
+    def lossless(self) -> bool:
+        return self.lr_step <= LOSSLESS_STEP
+
+    @property
+    def step(self) -> float:
+        """The image step as a number (for reports and the RDO's distortion scale; never a choice)."""
+        return self.lr_step / 256
+
+    @property
     def n_symbols(self) -> int:
         return self.height * self.width * self.channels
-
-
-def band_step(step: float, kind: str, level: int, orientation: int | None, wavelet: str = "5/3") -> int:
-    """Integer quantiser step of one band (level 1 = finest; orientation None = the LL band)."""
-    if step <= 1.0 or kind == "alpha":
-        return 1
-    if wavelet == "9/7":
-        norm = _NORMS_97_LL[level] if orientation is None else _NORMS_97[level - 1][orientation // 2]
-        return max(1, int(round(step * _PLANE_WEIGHT[kind] * (1 << FRACTION_BITS[wavelet]) / norm)))
-    n_low = 2 * level if orientation is None else 2 * (level - 1) + (1 if orientation < 2 else 0)
-    n_high = 0 if orientation is None else (1 if orientation < 2 else 2)
-    norm = 1.0
-    for _ in range(n_low):
-        norm *= _NORM_LOW
-    for _ in range(n_high):
-        norm *= _NORM_HIGH
-    return max(1, int(round(step * _PLANE_WEIGHT[kind] / norm)))
 
 
 def quantize(c: np.ndarray, step: int) -> np.ndarray:
@@ -147,11 +75,6 @@ def dequantize(q: np.ndarray, step: int) -> np.ndarray:
         return q
     q = q.astype(np.int64)
     return np.sign(q) * (np.abs(q) * step + (step >> 3))
-
-
-def _stepset(step: int, wavelet: str) -> int:
-    """Context group of a band step, in pixel units (the 9/7 path's steps carry fraction bits)."""
-    return min(N_STEPSETS, max(1, step >> FRACTION_BITS[wavelet]).bit_length()) - 1
 
 
 def _upsample_to(parent: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -183,7 +106,7 @@ def _walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: lis
     luma_bands: Bands | None = None
     for plane_index, ((ll, bands), kind, plane_steps) in enumerate(zip(planes_q, kinds, steps)):
         chroma = kind in ("co", "cg")
-        stepset = _stepset(plane_steps["ll"], plane_steps["wavelet"])
+        stepset = stepset_of(plane_steps["ll"], plane_steps["wavelet"])
         # Coarsest low band: left differences (first column: up differences), one context.
         base = 128 if kind in ("luma", "alpha") and plane_steps["ll"] == 1 else 0
         residual = np.empty_like(ll)
@@ -202,7 +125,7 @@ def _walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: lis
                 if band.size == 0:
                     coded.append(band)
                     continue
-                stepset = _stepset(plane_steps[(level, orientation)], plane_steps["wavelet"])
+                stepset = stepset_of(plane_steps[(level, orientation)], plane_steps["wavelet"])
                 if level < len(bands):
                     activity = 2 * _upsample_to(bands[level][orientation], band.shape)
                 else:
@@ -226,11 +149,11 @@ def _walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: lis
 
 def _plane_steps(layout: ImageLayout, kind: str, levels: int, lossy_wavelet: str) -> dict:
     """Band steps of one plane, and its wavelet: 5/3 when lossless (alpha always is), else ``lossy_wavelet``."""
-    wavelet = "5/3" if kind == "alpha" or layout.step <= 1.0 else lossy_wavelet
-    steps: dict = {"wavelet": wavelet, "ll": band_step(layout.step, kind, levels, None, wavelet)}
+    wavelet = "5/3" if kind == "alpha" or layout.lossless else lossy_wavelet
+    steps: dict = {"wavelet": wavelet, "ll": band_step(layout.lr_step, kind, levels, None, wavelet)}
     for level in range(1, levels + 1):
         for orientation in range(3):
-            steps[(level, orientation)] = band_step(layout.step, kind, level, orientation, wavelet)
+            steps[(level, orientation)] = band_step(layout.lr_step, kind, level, orientation, wavelet)
     return steps
 
 
@@ -347,7 +270,7 @@ def encode(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables) -> tu
     """
     if pixels.shape != (layout.height, layout.width, layout.channels) or pixels.dtype != np.uint8:
         raise ValueError(f"pixels {pixels.shape} {pixels.dtype} do not match {layout}")
-    magnitudes: Magnitudes | None = [] if layout.step > 1.0 and RDO_LAMBDA > 0 else None
+    magnitudes: Magnitudes | None = [] if not layout.lossless and RDO_LAMBDA > 0 else None
     planes_q, steps = analyse(pixels, layout, tables.lossy_wavelet, magnitudes)
     symbols: list[np.ndarray] = []
     indexes: list[np.ndarray] = []

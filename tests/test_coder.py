@@ -31,7 +31,7 @@ def tables(model_id):
 @pytest.mark.parametrize("shape", [(1, 1, 1), (1, 1, 3), (3, 5, 4), (17, 9, 3), (40, 33, 1), (2, 200, 3)])
 def test_lossless_round_trip_any_shape(tables, shape):
     x = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
-    layout = ImageLayout(*shape, 1.0)
+    layout = ImageLayout(*shape, 256)
     stream, seen = encode(x, layout, tables)
     assert np.array_equal(seen, x)
     assert np.array_equal(decode(stream, layout, tables, max_stream_bytes(layout.n_symbols)), x)
@@ -40,7 +40,7 @@ def test_lossless_round_trip_any_shape(tables, shape):
 @pytest.mark.parametrize("step", [1.5, 4.0, 16.0, 100.0])
 def test_lossy_decode_equals_what_the_encoder_predicted(tables, step):
     x = photo_like(48, 64)
-    layout = ImageLayout(48, 64, 3, step)
+    layout = ImageLayout(48, 64, 3, int(step * 256))
     stream, seen = encode(x, layout, tables)
     assert np.array_equal(decode(stream, layout, tables, max_stream_bytes(layout.n_symbols)), seen)
 
@@ -49,7 +49,7 @@ def test_larger_step_gives_fewer_bytes_and_more_error(tables):
     x = photo_like(64, 96)
     sizes, errors = [], []
     for step in (1.0, 4.0, 16.0, 64.0):
-        stream, seen = encode(x, ImageLayout(64, 96, 3, step), tables)
+        stream, seen = encode(x, ImageLayout(64, 96, 3, int(step * 256)), tables)
         sizes.append(len(stream))
         errors.append(np.abs(seen.astype(int) - x).mean())
     assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) == 4
@@ -58,25 +58,25 @@ def test_larger_step_gives_fewer_bytes_and_more_error(tables):
 
 def test_photo_compresses_well_below_raw(tables):
     x = photo_like(64, 96)
-    stream, _ = encode(x, ImageLayout(64, 96, 3, 1.0), tables)
+    stream, _ = encode(x, ImageLayout(64, 96, 3, 256), tables)
     assert 8 * len(stream) / x.size < 6.0  # bits per sample, lossless
 
 
 def test_encoding_is_deterministic(tables):
     x = photo_like(40, 40)
-    layout = ImageLayout(40, 40, 3, 3.0)
+    layout = ImageLayout(40, 40, 3, 768)
     assert encode(x, layout, tables)[0] == encode(x, layout, tables)[0]
 
 
 def test_stream_over_its_bound_is_refused_before_decoding(tables):
-    layout = ImageLayout(4, 4, 3, 1.0)
+    layout = ImageLayout(4, 4, 3, 256)
     with pytest.raises(LimitError):
         decode(bytes(1000), layout, tables, max_stream=999)
 
 
 def test_forged_streams_decode_to_something_or_fail_cleanly(tables):
     """Random bytes never crash the native decoder (the caller's CRC check then rejects them)."""
-    layout = ImageLayout(16, 16, 3, 1.0)
+    layout = ImageLayout(16, 16, 3, 256)
     rng = np.random.default_rng(1)
     for n in (0, 1, 4, 8, 64, 2000):
         forged = rng.bytes(n)
@@ -88,7 +88,7 @@ def test_forged_streams_decode_to_something_or_fail_cleanly(tables):
 
 def test_a_segment_table_that_does_not_add_up_is_a_format_error():
     tables = load_tables("w97-laplace-1")[0]
-    layout = ImageLayout(16, 16, 3, 4.0)
+    layout = ImageLayout(16, 16, 3, 1024)
     stream, _ = encode(photo_like(16, 16), layout, tables)
     for forged in (stream[:2], stream[:-1], stream + b"x", (len(stream) * 2).to_bytes(4, "big") + stream[4:]):
         with pytest.raises(FormatError, match="segment table"):
@@ -101,7 +101,7 @@ def test_large_images_are_cut_into_segments_and_decode_across_their_boundaries()
     tables = dataclasses.replace(load_tables("w97-laplace-1")[0], segment_symbols=1000)  # 40*56*3 = 6720 symbols
     x = photo_like(40, 56)
     for step in (1.0, 6.0):
-        layout = ImageLayout(40, 56, 3, step)
+        layout = ImageLayout(40, 56, 3, int(step * 256))
         stream, seen = encode(x, layout, tables)
         assert int.from_bytes(stream[:4], "big") + 4 * 7 < len(stream)  # 7 segments, the first one's length
         assert np.array_equal(decode(stream, layout, tables, max_stream_bytes(layout.n_symbols)), seen)
@@ -110,14 +110,14 @@ def test_large_images_are_cut_into_segments_and_decode_across_their_boundaries()
 @pytest.mark.parametrize("threads", [1, 2])
 def test_decode_is_bit_exact_across_processes_and_thread_counts(model_id, tables, threads):
     x = photo_like(40, 56)
-    layout = ImageLayout(40, 56, 3, 6.0)
+    layout = ImageLayout(40, 56, 3, 1536)
     stream, seen = encode(x, layout, tables)
     code = textwrap.dedent(f"""
         import sys, torch, numpy as np
         torch.set_num_threads({threads})
         from codec.models import load_tables
         from entropy.coder import ImageLayout, decode
-        out = decode(sys.stdin.buffer.read(), ImageLayout(40, 56, 3, 6.0), load_tables("{model_id}")[0], 10**6)
+        out = decode(sys.stdin.buffer.read(), ImageLayout(40, 56, 3, 1536), load_tables("{model_id}")[0], 10**6)
         sys.stdout.buffer.write(out.tobytes())
     """)
     result = subprocess.run([sys.executable, "-c", code], input=stream, capture_output=True, check=True)
@@ -149,7 +149,7 @@ def test_fitting_learns_a_context_map_that_codes_photos_in_fewer_bits(tmp_path):
     unfitted = build_family(len(fitted.context_map), "9/7", 2)
     x = photo_like(48, 64, seed=99)
     for step in (1.0, 8.0):
-        layout = ImageLayout(48, 64, 3, step)
+        layout = ImageLayout(48, 64, 3, int(step * 256))
         assert len(encode(x, layout, fitted)[0]) < len(encode(x, layout, unfitted)[0])
 
 
@@ -163,7 +163,7 @@ def test_a_stream_of_bypass_escapes_at_the_size_bound_cannot_read_past_the_buffe
         from codec.models import load_tables
         from entropy.coder import ImageLayout, decode
         tables = load_tables("{model}")[0]
-        layout = ImageLayout(64, 64, 3, 4.0)
+        layout = ImageLayout(64, 64, 3, 1024)
         n = layout.n_symbols
         body = max_stream_bytes(n) - (4 if tables.segment_symbols else 0)
         forged = (body.to_bytes(4, "big") if tables.segment_symbols else b"") + b"\\xff" * body
@@ -176,7 +176,7 @@ def test_a_stream_of_bypass_escapes_at_the_size_bound_cannot_read_past_the_buffe
 
 def test_a_segment_longer_than_its_symbols_allow_is_refused():
     tables = load_tables("w97-laplace-1")[0]
-    layout = ImageLayout(16, 16, 3, 4.0)
+    layout = ImageLayout(16, 16, 3, 1024)
     body = max_stream_bytes(layout.n_symbols) + 1
     with pytest.raises(LimitError, match="segment"):
         decode(body.to_bytes(4, "big") + bytes(body), layout, tables, 10**9)
@@ -189,7 +189,7 @@ def test_decoder_buffers_match_what_the_encoder_analyses(shape, step, wavelet):
     """The decoder builds its coefficient buffers from shapes; they must be the encoder's, exactly."""
     from entropy.coder import analyse, empty_planes
 
-    layout = ImageLayout(*shape, step)
+    layout = ImageLayout(*shape, int(step * 256))
     expected_planes, expected_steps = analyse(np.zeros(shape, dtype=np.uint8), layout, wavelet)
     planes, steps = empty_planes(layout, wavelet)
     assert steps == expected_steps
@@ -206,7 +206,7 @@ def test_rate_distortion_quantisation_trades_bits_for_error_at_its_price(tables,
     import entropy.coder as coder
 
     x = photo_like(96, 128, seed=3)
-    layout = ImageLayout(96, 128, 3, 12.0)
+    layout = ImageLayout(96, 128, 3, 3072)
     stream_rdo, seen_rdo = encode(x, layout, tables)
     monkeypatch.setattr(coder, "RDO_LAMBDA", 0.0)
     stream_plain, seen_plain = encode(x, layout, tables)
@@ -243,7 +243,7 @@ def test_rdo_never_touches_lossless_bands_such_as_alpha(tables, monkeypatch):
 
     monkeypatch.setattr(coder, "RDO_LAMBDA", 1000.0)  # lowering pays everywhere RDO is allowed
     x = photo_like(48, 64, 4)
-    layout = ImageLayout(48, 64, 4, 20.0)
+    layout = ImageLayout(48, 64, 4, 5120)
     stream, seen = encode(x, layout, tables)
     out = decode(stream, layout, tables, max_stream_bytes(layout.n_symbols))
     assert np.array_equal(out, seen)

@@ -55,7 +55,7 @@ def test_thumbnail_decode_768x512(benchmark, image):
 def test_entropy_coding_alone_384x256(benchmark):
     tables = load_tables(DEFAULT_ENTROPY_MODEL)[0]
     lr = photo_like(256, 384)
-    layout = ImageLayout(256, 384, 3, 4.0)
+    layout = ImageLayout(256, 384, 3, 1024)
 
     def round_trip() -> np.ndarray:
         stream, _ = entropy_encode(lr, layout, tables)
