@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import torch
@@ -72,7 +73,11 @@ def test_a_wall_clock_budget_ends_the_run_on_a_decayed_rate_and_resumes(tmp_path
     steps, spent = int(state["step"]), float(state["elapsed"])
     assert 0 < steps < 10**9 and spent >= 1.2
     last = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
-    assert last["step"] == steps and last["lr"] < 1e-3 * cfg.lr  # the cosine ran to its end
+    # The cosine ran to its end: the last step's rate is what the schedule gives one step (three mean
+    # steps, for a slow last one) before the budget ran out -- bounded by the step time, not by luck.
+    step_fraction = 3 * spent / steps / (60 * cfg.minutes)
+    assert step_fraction < 0.5, "too few steps in the budget to test the schedule"
+    assert last["step"] == steps and last["lr"] <= cfg.lr * 0.5 * (1 + math.cos(math.pi * (1 - step_fraction)))
 
     cfg.minutes = 0.04  # resume: another ~1.2 s, counted from the time already spent
     train(cfg, progress=False)
