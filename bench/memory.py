@@ -47,7 +47,7 @@ def _step(step: str, image: Path, irr: Path, scale: int | None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--megapixels", type=float, default=24.0)
-    parser.add_argument("--scale", type=int, choices=(1, 2, 4), default=None, help="default: the rate ladder's")
+    parser.add_argument("--scale", type=int, choices=(1, 2, 4), default=None, help="default: the learned level")
     parser.add_argument("--step", choices=("encode", "decode"), help=argparse.SUPPRESS)
     parser.add_argument("--image", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--irr", type=Path, help=argparse.SUPPRESS)

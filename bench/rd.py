@@ -202,7 +202,8 @@ def load_published(path: Path, label: str) -> dict:
 
 
 ANCHOR_FILES = {"jpeg": "jpeg420.json", "jpeg444": "jpeg444.json", "hevc444": "hevc444.json", "webp": "webp.json",
-                "avif": "avif420.json", "avif444": "avif444.json"}
+                "avif": "avif420.json", "avif444": "avif444.json", "jpeg2000": "jpeg2000.json", "jxl": "jxl.json",
+                "bpg444": "bpg444.json"}
 
 
 def compare_with_anchors(out: Path, anchors: Path) -> dict[str, dict[str, float]]:

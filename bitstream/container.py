@@ -27,14 +27,16 @@ SIGNATURE = b"\x89IRR\r\n\x1a\n"
 MAJOR, MINOR = 1, 0
 # Minor 1 added scale 1 (the image stored directly, no network); files that use it say 1.1.
 DIRECT_MINOR = 1
+# Minor 2 added the learned level: the LR in LRDT, its detail (the INN's z) in ZDAT when stored.
+LEVEL_MINOR = 2
 MAX_SIDE = 1 << 20
-DEFAULT_MAX_PIXELS = 1 << 28
+DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's Image.MAX_IMAGE_PIXELS (tested), so both refuse the same bombs
 MAX_CHUNK = (1 << 31) - 1
 # An entropy-coded stream of n symbols is never longer than 6 bytes per symbol (see entropy.coder).
 STREAM_BYTES_PER_SYMBOL = 6
 STREAM_SLACK = 1024
 
-KNOWN_CHUNKS = (b"IHDR", b"LRDT", b"ALPH", b"IEND", b"iCCP", b"eXIf")
+KNOWN_CHUNKS = (b"IHDR", b"LRDT", b"ZDAT", b"ALPH", b"IEND", b"iCCP", b"eXIf")
 
 Preamble = cs.Struct(
     "signature" / cs.Bytes(8),
@@ -119,6 +121,11 @@ class IrrFile:
     exif: bytes | None = None
     unknown_chunks: list[tuple[bytes, bytes]] = field(default_factory=list)
     minor: int = MINOR
+    detail_stream: bytes | None = None  # ZDAT: the learned level's detail, where it was stored
+
+    def __post_init__(self) -> None:
+        if self.detail_stream is not None and self.minor < LEVEL_MINOR:
+            raise ValueError("a detail stream needs container minor version 2")
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -139,6 +146,8 @@ def pack(f: IrrFile) -> bytes:
     for kind, data in f.unknown_chunks:
         parts.append(_chunk(kind, data))
     parts.append(_chunk(b"LRDT", f.lr_stream))
+    if f.detail_stream is not None:
+        parts.append(_chunk(b"ZDAT", f.detail_stream))
     if f.alpha_stream is not None:
         parts.append(_chunk(b"ALPH", f.alpha_stream))
     parts.append(_chunk(b"IEND", b""))
@@ -248,6 +257,10 @@ def _unpack(data: bytes, max_pixels: int, header_only: bool) -> IrrFile:
                 raise FormatError(f"{kind.decode()} must come before LRDT")
             if kind == b"ALPH" and b"LRDT" not in parts:
                 raise FormatError("ALPH must follow LRDT")
+            if kind == b"ZDAT" and (b"LRDT" not in parts or b"ALPH" in parts):
+                raise FormatError("ZDAT must follow LRDT and come before ALPH")
+            if kind == b"ZDAT" and minor < LEVEL_MINOR:
+                raise FormatError(f"a version 1.{minor} file cannot hold a ZDAT chunk: the file is corrupt")
             parts[kind] = chunk.data
         elif kind[:1].isupper():
             raise FormatError(f"unknown critical chunk {kind.decode()}: written by a newer irr, cannot decode")
@@ -264,7 +277,10 @@ def _unpack(data: bytes, max_pixels: int, header_only: bool) -> IrrFile:
         raise FormatError("ALPH chunk must be present exactly when the image has 4 channels")
     if alpha is not None and len(alpha) > max_stream_bytes(header.width * header.height):
         raise LimitError(f"ALPH of {len(alpha)} bytes is larger than any valid stream for this size")
-    return IrrFile(header, parts[b"LRDT"], alpha, parts.get(b"iCCP"), parts.get(b"eXIf"), unknown, minor)
+    detail = parts.get(b"ZDAT")
+    if detail is not None and len(detail) > max_stream_bytes(header.width * header.height * min(header.channels, 3)):
+        raise LimitError(f"ZDAT of {len(detail)} bytes is larger than any valid stream for this size")
+    return IrrFile(header, parts[b"LRDT"], alpha, parts.get(b"iCCP"), parts.get(b"eXIf"), unknown, minor, detail)
 
 
 def _parse_ihdr(data: bytes, max_pixels: int) -> Header:

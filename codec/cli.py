@@ -1,4 +1,5 @@
-"""The ``irr`` command line: encode, decode, info, train, fit-tables, bench.
+"""The ``irr`` command line: encode, decode, info, train, fit-tables (``irr bench`` is added by
+``bench.cli``, the ``irr`` program's front door, which sits above codec and bench).
 
 Exit status: 0 success; 1 bad input, corrupt file or failed operation (one ``irr: error:`` line on
 stderr, no traceback unless ``-v``); 2 usage error. Outputs are written atomically.
@@ -12,12 +13,19 @@ import math
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from bitstream.errors import IrrError
 
-OUTPUT_FORMATS = {".png": "PNG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP",
-                  ".jpg": "JPEG", ".jpeg": "JPEG", ".ppm": "PPM", ".pgm": "PPM", ".pnm": "PPM"}
+# Output extension -> (Pillow format, the modes it holds as they are). A decoded image in another
+# mode is converted where nothing is lost (gray written as RGB, said in the output line) and
+# refused where something would be (alpha, or colour into a gray-only format).
+OUTPUT_FORMATS = {".png": ("PNG", ("L", "RGB", "RGBA")), ".tif": ("TIFF", ("L", "RGB", "RGBA")),
+                  ".tiff": ("TIFF", ("L", "RGB", "RGBA")), ".webp": ("WEBP", ("RGB", "RGBA")),
+                  ".bmp": ("BMP", ("L", "RGB")), ".jpg": ("JPEG", ("L", "RGB")), ".jpeg": ("JPEG", ("L", "RGB")),
+                  ".ppm": ("PPM", ("RGB",)), ".pgm": ("PPM", ("L",)), ".pnm": ("PPM", ("L", "RGB"))}
+ALPHA_FORMATS = "PNG, TIFF or WebP"
 
 
 class UsageError(Exception):
@@ -100,10 +108,10 @@ _temperature = _ranged(float, 0, 65)
 _seed = _ranged(int, 0, 2**32 - 1)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(extensions: Extensions | None = None) -> argparse.ArgumentParser:
     from codec.api import DEFAULT_QUALITY, DEFAULT_SCALE
 
-    p = argparse.ArgumentParser(prog="irr", description="irr: learned image codec built on an invertible rescaler.")
+    p = argparse.ArgumentParser(prog="irr", description="irr: a learned image codec built on an invertible neural network.")
     p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -112,16 +120,19 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("-o", "--output", required=True, help="output .irr ('-' for stdout), or a folder for several inputs")
     e.add_argument("-j", "--jobs", type=int, default=1, help="parallel worker processes for several inputs (default 1)")
     e.add_argument("-q", "--quality", type=_quality, default=DEFAULT_QUALITY,
-                   help=f"1..100, higher is better; 100 stores the LR losslessly (default {DEFAULT_QUALITY})")
+                   help=f"1..100, higher is better, JPEG's scale (see README 'Quality'); 100 is lossless (default {DEFAULT_QUALITY})")
     e.add_argument("--scale", type=_scale, default=DEFAULT_SCALE, metavar="{auto,1,2,4}",
-                   help="rescaling factor of the stored LR: 2 or 4 run the invertible rescaler, 1 stores the "
-                        "image itself; auto (default) picks by quality, see README 'Rate ladder'")
+                   help="auto (default): irr's learned level (the INN) codes the image; 1: the wavelet coder alone, "
+                        "no network; 2 or 4: store only the LR of the invertible rescaler (pure rescaling)")
     e.add_argument("--lossless", action="store_true",
-                   help="store the LR losslessly (same as -q 100); with scale auto or 1 the image is lossless")
+                   help="lossless (same as -q 100): the image itself, or with --scale 2|4 the rescaler's LR")
     e.add_argument("--temperature", type=_temperature, default=0.0,
                    help="default latent temperature written to the file, 0..65 (default 0: the mean of z)")
     e.add_argument("--seed", type=_seed, default=0, help="seed of the latent draw written to the file (default 0)")
     e.add_argument("--strip-metadata", action="store_true", help="drop the ICC profile and EXIF (kept by default)")
+    e.add_argument("--detail", choices=("auto", "yes", "no"), default="auto",
+                   help="learned level: store its detail (yes), or only the LR with the detail modelled as Gaussian "
+                        "(no, the IRN mode); auto (default) decides by quality")
 
     d = sub.add_parser("decode", help="decode .irr to an image", description="Decode .irr to PNG, TIFF, BMP, WebP, JPEG or PPM (by extension).")
     d.add_argument("input", nargs="+", help="input .irr file(s) or folder(s) ('-' for stdin)")
@@ -139,48 +150,44 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("input", help="input .irr ('-' for stdin)")
     i.add_argument("--json", action="store_true", help="print JSON")
 
-    t = sub.add_parser("train", help="train the invertible rescaler", description="Train (or resume) a rescaler; see README 'Training'.")
+    t = sub.add_parser("train", help="train irr's learned level (or a rescaler)",
+                       description="Train (or resume) a network; see README 'Training'.")
     t.add_argument("--data", required=True, help="folder of training images")
     t.add_argument("--out", required=True, help="run folder: checkpoint, metrics.jsonl, loss.png, weights.safetensors")
-    t.add_argument("--scale", type=int, choices=(2, 4), default=2)
-    t.add_argument("--iterations", type=int, default=8000, help="total iterations (resume continues to this)")
-    t.add_argument("--batch", type=int, default=16)
-    t.add_argument("--patch", type=int, default=64)
-    t.add_argument("--lr", type=float, default=5e-4, help="peak learning rate (cosine decay)")
+    t.add_argument("--kind", choices=("level", "rescaler"), default="level",
+                   help="level: the codec's learned transform level, trained for rate and distortion (default); "
+                        "rescaler: the x2/x4 invertible rescaler of --scale 2|4")
+    t.add_argument("--tables", default=None,
+                   help="level: entropy tables whose contexts the rate proxy follows (default: the shipped w97-laplace-1)")
+    t.add_argument("--scale", type=int, choices=(2, 4), default=2, help="rescaler: its scale")
+    t.add_argument("--iterations", type=int, default=None,
+                   help="total iterations, resume continues to this (default: level 2500 after a 2000-step warm start, rescaler 8000)")
+    t.add_argument("--batch", type=int, default=None, help="default: level 8, rescaler 16")
+    t.add_argument("--patch", type=int, default=None, help="default: level 128, rescaler 64")
+    t.add_argument("--lr", type=float, default=None, help="peak learning rate (cosine decay; default: level 1e-4, rescaler 5e-4)")
     t.add_argument("--threads", type=int, default=0, help="CPU threads (0: PyTorch's default)")
     t.add_argument("--device", default="cpu", help="cpu or cuda")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--revision", type=int, default=1, help="revision written into the exported weights (default 1)")
-    t.add_argument("--blocks", type=int, default=4, help="coupling blocks per x2 stage (default 4)")
-    t.add_argument("--hidden", type=int, default=32, help="channels inside each coupling subnet (default 32)")
-    t.add_argument("--subnet", choices=("plain", "dense"), default="plain", help="coupling subnet: plain (3 convs) or dense (IRN's DenseBlock)")
+    t.add_argument("--blocks", type=int, default=None, help="coupling blocks (per x2 stage); default: level 2, rescaler 4")
+    t.add_argument("--hidden", type=int, default=32, help="channels inside each (prediction) subnet (default 32)")
+    t.add_argument("--subnet", choices=("plain", "dense"), default="plain", help="rescaler: plain (3 convs) or dense (IRN's DenseBlock)")
     t.add_argument("--minutes", type=float, default=0.0, help="wall-clock budget; the schedule ends at whichever of it and --iterations comes first (0: none)")
-    t.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="bf16: autocast the subnets (CUDA)")
+    t.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="rescaler, bf16: autocast the subnets (CUDA)")
     t.add_argument("--log-every", type=int, default=50)
-    t.add_argument("--validate-every", type=int, default=500)
+    t.add_argument("--validate-every", type=int, default=None, help="default: level 250, rescaler 500")
 
     f = sub.add_parser("fit-tables", help="fit the entropy model's context map", description="Fit the entropy tables on training images with the shipped networks.")
     f.add_argument("--data", required=True, help="folder of training images")
     f.add_argument("-o", "--output", required=True, help="output tables file (.npz)")
     f.add_argument("--max-images", type=int, default=0, help="use only the first N images (0: all)")
     f.add_argument("--wavelet", choices=("9/7", "5/3"), default="9/7", help="the lossy wavelet the tables are for (default 9/7)")
-    f.add_argument("--context-scheme", type=int, choices=(1, 2), default=2, help="entropy.coder.SCHEMES key (default 2)")
+    f.add_argument("--context-scheme", type=int, choices=(1, 2, 3), default=2, help="entropy.coder.SCHEMES key (default 2)")
     f.add_argument("--segment-symbols", type=int, default=1 << 20, help="symbols per rANS stream, 0 for one stream (default 2^20)")
-    b = sub.add_parser("bench", help="rate-distortion benchmark", description="Sweep codecs over a folder of images; write CompressAI-format JSON, CSV, plots and BD-rates.")
-    b.add_argument("--images", help="folder of test images")
-    b.add_argument("--merge", nargs="+", metavar="RUN", help="instead of coding: combine the results of earlier runs into one summary and plot")
-    b.add_argument("--codecs", default="irr,jpeg,jpeg444,hevc444,webp,avif",
-                   help="comma-separated: irr (the rate ladder), irr2, irr4 (fixed scales), jpeg, jpeg444, hevc444, webp, avif, avif444, bpg (if on PATH)")
-    b.add_argument("--out", default="bench-out", help="output folder (default bench-out)")
-    b.add_argument("--reference", default="hevc444", help="codec key the BD-rates are computed against (default hevc444)")
-    b.add_argument("--published", action="append", default=[], metavar="JSON[:LABEL]",
-                   help="a CompressAI results JSON drawn beside ours, labelled as another image set")
-    b.add_argument("--json", action="store_true", help="print the summary as JSON")
-    b.add_argument("--anchors", metavar="DIR", help="a folder of anchor results (e.g. ../shared/data/anchors_eval) to check ours against")
-    b.add_argument("--keep-icc", action="store_true",
-                   help="hand classical codecs the source ICC profile, as ANCHORS.md did (AVIF and HEIF then embed it)")
-    b.add_argument("--rescaling", action="store_true",
-                   help="instead of the RD sweep: lossless-LR rescaling at x2 and x4 vs bicubic, per temperature, and the tiling cost")
+    f.add_argument("--for-level", action="store_true",
+                   help="fit on the shipped learned level's output (w97-laplace-2; use --context-scheme 3)")
+    for add_parser, _ in (extensions or {}).values():
+        add_parser(sub)
     return p
 
 
@@ -237,11 +244,13 @@ def _encode_one(src: str, dst: str, args: argparse.Namespace) -> str:
 
     source = io.BytesIO(read_input(src)) if src == "-" else src
     data = encode(source, quality=args.quality, scale=args.scale, lossless=args.lossless,
-                  temperature=args.temperature, seed=args.seed, keep_metadata=not args.strip_metadata)
+                  temperature=args.temperature, seed=args.seed, keep_metadata=not args.strip_metadata,
+                  detail={"auto": None, "yes": True, "no": False}[args.detail])
     write_atomic(dst, data)
     meta = info(data)
-    return (f"{dst}: {meta['width']}x{meta['height']}, {len(data)} bytes, {meta['bpp']:.4f} bpp "
-            f"({'stored directly' if meta['scale'] == 1 else 'x' + str(meta['scale'])}, quality {meta['quality']})")
+    how = {"level": "learned level, detail " + ("coded" if meta["detail_stream_bytes"] else "not stored"),
+           "none": "stored directly"}.get(meta["kind"], f"x{meta['scale']} rescaler")
+    return f"{dst}: {meta['width']}x{meta['height']}, {len(data)} bytes, {meta['bpp']:.4f} bpp ({how}, quality {meta['quality']})"
 
 
 def _decode_one(src: str, dst: str, args: argparse.Namespace) -> str:
@@ -249,23 +258,28 @@ def _decode_one(src: str, dst: str, args: argparse.Namespace) -> str:
 
     from codec.api import decode
 
-    fmt = "PNG" if dst == "-" else OUTPUT_FORMATS.get(Path(dst).suffix.lower())
-    if fmt is None:
+    extension = ".png" if dst == "-" else Path(dst).suffix.lower()
+    if extension not in OUTPUT_FORMATS:
         raise UsageError(f"cannot tell the output format from {dst!r}; use one of {', '.join(OUTPUT_FORMATS)}")
+    fmt, modes = OUTPUT_FORMATS[extension]
     data = read_input(src)
     im = decode(data, device=args.device, temperature=args.temperature, seed=args.seed, thumbnail=args.thumbnail,
                 progress=sys.stderr.isatty())
-    if fmt == "JPEG" and im.mode == "RGBA":
-        raise IrrError("JPEG cannot hold alpha; write PNG, TIFF or WebP")
+    note = ""
+    if im.mode not in modes:
+        if im.mode == "RGBA":
+            raise IrrError(f"{dst}: {extension} cannot hold this image's alpha channel; write {ALPHA_FORMATS}")
+        if im.mode == "RGB":
+            raise IrrError(f"{dst}: {extension} holds gray images and this one is in colour; write .ppm or .pnm")
+        im, note = im.convert("RGB"), f" (gray written as RGB: {extension} has no gray mode)"
     buf = io.BytesIO()
     extra = {k: im.info[k] for k in ("icc_profile", "exif") if k in im.info and fmt in ("PNG", "TIFF", "WEBP", "JPEG")}
     im.save(buf, fmt, **extra)
     write_atomic(dst, buf.getvalue())
-    message = f"{dst}: {im.width}x{im.height} {im.mode}"
+    message = f"{dst}: {im.width}x{im.height} {im.mode}{note}"
     if args.compare:
         import numpy as np
 
-        from bench.metrics import psnr
         from codec.pixels import load
 
         reference = load(args.compare, max_pixels=1 << 31).array
@@ -274,7 +288,9 @@ def _decode_one(src: str, dst: str, args: argparse.Namespace) -> str:
         decoded = np.asarray(im)
         decoded = decoded[..., None] if decoded.ndim == 2 else decoded
         n = min(reference.shape[2], decoded.shape[2], 3)
-        message += f", PSNR-RGB {psnr(reference[..., :n], decoded[..., :n]):.2f} dB vs {args.compare}"
+        mse = np.mean((reference[..., :n].astype(np.float64) - decoded[..., :n]) ** 2)
+        score = "inf" if mse == 0 else f"{10 * math.log10(255**2 / mse):.2f}"
+        message += f", PSNR-RGB {score} dB vs {args.compare}"
     return message
 
 
@@ -336,107 +352,55 @@ def _info(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
+    def given(value, default):
+        return default if value is None else value
+
+    if args.kind == "level":
+        from codec.train_level import LevelTrainConfig, train as train_level
+
+        tables = args.tables or str(Path(__file__).parent / "weights" / "w97-laplace-1.npz")
+        cfg = LevelTrainConfig(data=args.data, out=args.out, tables=tables, revision=args.revision,
+                               iterations=given(args.iterations, 2500), batch=given(args.batch, 8),
+                               patch=given(args.patch, 128), lr=given(args.lr, 1e-4), blocks=given(args.blocks, 2),
+                               hidden=args.hidden, minutes=args.minutes, threads=args.threads, device=args.device,
+                               seed=args.seed, log_every=args.log_every, validate_every=given(args.validate_every, 250))
+        print(json.dumps(train_level(cfg)))
+        return
     from codec.train import TrainConfig, train
 
     cfg = TrainConfig(data=args.data, out=args.out, scale=args.scale, name=f"irr-x{args.scale}", revision=args.revision,
-                      iterations=args.iterations, batch=args.batch, patch=args.patch, lr=args.lr,
-                      threads=args.threads, device=args.device, seed=args.seed, blocks=args.blocks,
-                      hidden=args.hidden, subnet=args.subnet, minutes=args.minutes, precision=args.precision,
-                      log_every=args.log_every, validate_every=args.validate_every)
-    metrics = train(cfg)
-    print(json.dumps(metrics))
+                      iterations=given(args.iterations, 8000), batch=given(args.batch, 16),
+                      patch=given(args.patch, 64), lr=given(args.lr, 5e-4), threads=args.threads, device=args.device,
+                      seed=args.seed, blocks=given(args.blocks, 4), hidden=args.hidden, subnet=args.subnet,
+                      minutes=args.minutes, precision=args.precision, log_every=args.log_every,
+                      validate_every=given(args.validate_every, 500))
+    print(json.dumps(train(cfg)))
 
 
 def _fit_tables(args: argparse.Namespace) -> None:
     from codec.fit_entropy import fit
 
-    tables = fit(Path(args.data), args.max_images, args.wavelet, args.context_scheme, args.segment_symbols)
+    tables = fit(Path(args.data), args.max_images, args.wavelet, args.context_scheme, args.segment_symbols,
+                 args.for_level)
     write_atomic(args.output, tables.to_bytes())
     print(f"{args.output}: {len(tables.context_map)} contexts", file=sys.stderr)
 
 
-def _bench(args: argparse.Namespace) -> None:
-    from bench.codecs import available
-    from bench.rd import run, write_outputs
-    from codec.pixels import list_images
-
-    codecs = available()
-    keys = [k.strip() for k in args.codecs.split(",") if k.strip()]
-    unknown = [k for k in keys if k not in codecs]
-    if unknown:
-        raise UsageError(f"unknown codec(s) {', '.join(unknown)}; available: {', '.join(codecs)}")
-    if args.merge:
-        from bench.rd import merge
-
-        summary = merge([Path(m) for m in args.merge], Path(args.out), args.reference, _published(args))
-        _print_summary(summary, args)
-        return
-    if not args.images:
-        raise UsageError("--images is required (or --merge RUN...)")
-    folder = Path(args.images)
-    if not folder.is_dir():
-        raise IrrError(f"not a folder: {folder}")
-    if args.rescaling:
-        from bench import rescale
-
-        report = rescale.run(list_images(folder))
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        (Path(args.out) / "rescaling.json").write_text(json.dumps(report, indent=1))
-        print(json.dumps(report, indent=1) if args.json else rescale.markdown(report))
-        return
-    published = _published(args)
-    rows = run([codecs[k] for k in keys], list_images(folder), keep_icc=args.keep_icc)
-    summary = write_outputs(Path(args.out), [codecs[k] for k in keys], rows, args.reference, published)
-    if args.anchors:
-        from bench.rd import compare_with_anchors
-
-        summary["anchors"] = compare_with_anchors(Path(args.out), Path(args.anchors))
-        (Path(args.out) / "summary.json").write_text(json.dumps(summary, indent=1))
-    _print_summary(summary, args)
+COMMANDS = {"encode": _encode, "decode": _decode, "info": _info, "train": _train, "fit-tables": _fit_tables}
+# name -> (add its subparser, run it): commands a front door above codec adds (``bench.cli``'s
+# ``irr bench``), so that codec never imports what depends on it.
+Extensions = dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable[[argparse.Namespace], None]]]
 
 
-def _published(args: argparse.Namespace) -> list[dict]:
-    from bench.rd import load_published
-
-    published = []
-    for spec in args.published:
-        path, _, label = spec.partition(":")
-        try:
-            published.append(load_published(Path(path), label or "other image set"))
-        except (OSError, ValueError) as e:
-            raise IrrError(f"cannot use --published {path}: {e}") from None
-    return published
-
-
-def _print_summary(summary: dict, args: argparse.Namespace) -> None:
-    if args.json:
-        print(json.dumps(summary, indent=1))
-        return
-    for key, entry in summary["codecs"].items():
-        bd = entry.get(f"bd_rate_vs_{args.reference}")
-        if bd is None:
-            extra = ""
-        elif math.isnan(bd):
-            extra = f"  BD-rate vs {args.reference}: no common PSNR range"
-        else:
-            extra = f"  BD-rate vs {args.reference}: {bd:+.1f}% (overlap {entry['overlap']:.2f})"
-        print(f"{entry['name']:<40}{extra}")
-    for key, diff in summary.get("anchors", {}).items():
-        print(f"vs anchors {key}: {diff}")
-    print(f"wrote {args.out}/ (per-codec JSON, rd.png, rd.svg, summary.json)")
-
-
-COMMANDS = {"encode": _encode, "decode": _decode, "info": _info, "train": _train, "fit-tables": _fit_tables, "bench": _bench}
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: list[str] | None = None, extensions: Extensions | None = None) -> int:
+    parser = build_parser(extensions)
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0)
     try:
-        COMMANDS[args.command](args)
+        commands = {**COMMANDS, **{name: run for name, (_, run) in (extensions or {}).items()}}
+        commands[args.command](args)
     except UsageError as e:
         print(f"irr: usage error: {e}", file=sys.stderr)
         return 2

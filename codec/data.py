@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from bitstream.errors import InputError
 from codec import api, models
 
 
@@ -23,9 +24,19 @@ class IrrFolder(Dataset):
 
     def __init__(self, root: str | Path, *, temperature: float | None = None, thumbnail: bool = False,
                  transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
+        if not isinstance(root, (str, Path)):
+            raise InputError(f"root must be a folder path, got {type(root).__name__}")
+        if not Path(root).is_dir():
+            raise InputError(f"not a folder: {root}")
+        if temperature is not None:
+            api.check_temperature(temperature)
+        if not isinstance(thumbnail, bool):
+            raise InputError(f"thumbnail must be True or False, got {thumbnail!r}")
+        if transform is not None and not callable(transform):
+            raise InputError(f"transform must be callable, got {type(transform).__name__}")
         self.files = sorted(Path(root).rglob("*.irr"))
         if not self.files:
-            raise FileNotFoundError(f"no .irr files under {root}")
+            raise InputError(f"no .irr files under {root}")
         self.temperature = temperature
         self.thumbnail = thumbnail
         self.transform = transform
@@ -44,16 +55,17 @@ def decode_batch(files: Sequence[bytes], *, device: str | torch.device = "auto",
                  dtype: torch.dtype = torch.float32, temperature: float | None = None) -> list[np.ndarray]:
     """Decode many files to (H, W, C) uint8 arrays, in input order.
 
-    Files whose LRs share a size and model go through the network as one batch. Each file keeps
+    Rescaler files whose LRs share a size and model go through the network as one batch; other
+    files are decoded one by one (a learned level's pass is tiled per image). Each file keeps
     its own latent seed, so the result equals one-by-one decoding up to float reassociation.
     """
     stored = [api.read_stored(data) for data in files]
     groups: dict[tuple, list[int]] = defaultdict(list)
     out: list[np.ndarray] = [np.empty(0)] * len(files)
     for i, s in enumerate(stored):
-        if s.header.scale == 1:  # stored directly: nothing for the network to do
-            api.decode_options(temperature, s.header, device, dtype)  # the same checks as any file
-            out[i] = api.finish(s, s.lr).array
+        if s.kind != "rescaler":  # the image itself, or a learned level: decoded file by file
+            t, dev = api.decode_options(temperature, s.header, device, dtype)
+            out[i] = api.decode_stored(s, t, s.header.seed, dev, dtype).array
         else:
             groups[(s.header.model_name, s.header.model_revision, s.lr.shape[:2])].append(i)
     for (name, revision, _), indexes in groups.items():

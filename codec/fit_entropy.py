@@ -1,10 +1,12 @@
 """Fit the entropy model's context map on training images (``irr fit-tables``).
 
-The stored images are those the coder meets: the LRs the shipped networks produce (x2, x4) and the
-images themselves (scale 1). Fitting counts symbols per context over a sweep of quantiser steps and
-picks, per context, the table of the frozen family that codes them in the fewest bits. Only the
-training split is used (``codec.train.split_train_val``): the held-out images stay for decisions
-such as the rate ladder.
+Two recipes, each fitting what its files code: w97-laplace-1 (scale-1 and rescaler files) on the
+LRs the shipped rescalers produce (x2, x4) and the images themselves (scale 1); w97-laplace-2
+(learned-level files) on the shipped level's output over the header's whole step range. Fitting
+counts symbols per context over a sweep of quantiser steps and picks, per context, the table of
+the frozen family that codes them in the fewest bits. Only the training split is used
+(``codec.train.split_train_val``): the held-out images stay for decisions such as the quality
+scale (``codec.calibrate_quality``).
 """
 
 from __future__ import annotations
@@ -15,27 +17,55 @@ from pathlib import Path
 
 import numpy as np
 
+from codec import models
 from codec.api import _downscale, quality_to_step
 from codec.pixels import list_images
 from codec.train import load_rgb, split_train_val
 from entropy import coder
+from entropy.contexts import LOSSLESS_STEP
 from entropy.tables import EntropyTables, build_family, fit_context_map
 
 FIT_QUALITIES = (100, 95, 90, 85, 80, 70, 60, 50, 40, 30, 20, 10)
 FIT_SCALES = (1, 2, 4)
+# The learned level's files: steps over the header's whole range, 1/2 octave apart from the finest
+# (1 + 1/256) to the coarsest (255), so that no quality falls outside the fit whatever the quality
+# scale's constant is (fitting on qualities left steps under 3.2 unseen: 2.6x the bytes at step 2);
+# plus the lossless image itself for the lossless contexts (alpha planes, lossless files).
+LEVEL_STEPS = tuple(round(min(255.0, (1 + 1 / 256) * 2 ** (i / 2)) * 256) for i in range(17))
+
+
+def _count(counts: list, pairs: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    for ctx, values in pairs:
+        keys, n = np.unique(ctx.astype(np.int64) * 65536 + (values.astype(np.int64) + 32768), return_counts=True)
+        for key, c in zip(keys.tolist(), n.tolist()):
+            counts[key >> 16][(key & 0xFFFF) - 32768] += c
 
 
 def histograms_for(images: list[np.ndarray], lossy_wavelet: str, context_scheme: int) -> list[dict[int, int]]:
+    """The stored images of scale-1 and rescaler files, over the explicit-scale step sweep."""
     counts: list[dict[int, int]] = [defaultdict(int) for _ in range(coder.SCHEMES[context_scheme].n_contexts)]
     for rgb in images:
         for scale in FIT_SCALES:
             lr = rgb if scale == 1 else _downscale(rgb, scale)
             for quality in FIT_QUALITIES:
                 layout = coder.ImageLayout(lr.shape[0], lr.shape[1], 3, round(quality_to_step(quality) * 256))
-                for ctx, values in coder.collect_statistics(lr, layout, lossy_wavelet, context_scheme):
-                    keys, n = np.unique(ctx.astype(np.int64) * 65536 + (values.astype(np.int64) + 32768), return_counts=True)
-                    for key, c in zip(keys.tolist(), n.tolist()):
-                        counts[key >> 16][(key & 0xFFFF) - 32768] += c
+                _count(counts, coder.collect_statistics(lr, layout, lossy_wavelet, context_scheme))
+    return [dict(c) for c in counts]
+
+
+def level_histograms(images: list[np.ndarray], context_scheme: int) -> list[dict[int, int]]:
+    """What learned-level files code: each image through the shipped level over its quality sweep."""
+    from codec.transform import LevelTransform
+
+    net, _ = models.load_model(models.LEVEL_MODEL, models.latest_revision(models.LEVEL_MODEL))
+    counts: list[dict[int, int]] = [defaultdict(int) for _ in range(coder.SCHEMES[context_scheme].n_contexts)]
+    for rgb in images:
+        layout = coder.ImageLayout(rgb.shape[0], rgb.shape[1], 3, LOSSLESS_STEP)
+        _count(counts, coder.collect_statistics(rgb, layout, "9/7", context_scheme))
+        for lr_step in LEVEL_STEPS:
+            layout = coder.ImageLayout(rgb.shape[0], rgb.shape[1], 3, lr_step)
+            _count(counts, coder.collect_statistics(rgb, layout, "9/7", context_scheme, LevelTransform(net, lr_step),
+                                                    ("lr", "detail")))
     return [dict(c) for c in counts]
 
 
@@ -53,12 +83,18 @@ def fill_unseen(tables: EntropyTables, seen: np.ndarray) -> EntropyTables:
 
 
 def fit(data: Path, max_images: int = 0, lossy_wavelet: str = "9/7", context_scheme: int = 2,
-        segment_symbols: int = 1 << 20) -> EntropyTables:
+        segment_symbols: int = 1 << 20, for_level: bool = False) -> EntropyTables:
+    """Fit a context map on the training split. ``for_level``: on the learned level's output
+    (w97-laplace-2: 9/7, its segments carrying CRCs), else on scale-1 and rescaler images."""
     files, _ = split_train_val(list_images(data, recursive=True))
     if max_images:
         files = files[:max_images]
     images = [load_rgb(f).permute(1, 2, 0).numpy() for f in files]
-    hists = histograms_for(images, lossy_wavelet, context_scheme)
-    family = build_family(coder.SCHEMES[context_scheme].n_contexts, lossy_wavelet, context_scheme, segment_symbols)
+    if for_level:
+        hists = level_histograms(images, context_scheme)
+    else:
+        hists = histograms_for(images, lossy_wavelet, context_scheme)
+    family = build_family(coder.SCHEMES[context_scheme].n_contexts, lossy_wavelet, context_scheme, segment_symbols,
+                          segment_crc=for_level)
     fitted = fit_context_map(family, hists)
     return fill_unseen(fitted, np.array([bool(h) for h in hists]))

@@ -19,6 +19,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from bitstream.errors import WeightsMismatchError
+from codec.level import LearnedLevel, LevelConfig
 from codec.network import InvertibleRescaler, NetworkConfig
 from entropy.tables import EntropyTables
 
@@ -26,10 +27,29 @@ from entropy.tables import EntropyTables
 REGISTRY: dict[str, dict[int, str]] = {
     "irr-x2": {1: "irr-x2-r1.safetensors"},
     "irr-x4": {1: "irr-x4-r1.safetensors"},
+    # r0 is the untrained level (zero-initialised couplings: exactly the 9/7 level), kept for the
+    # ablation that measures what training bought; r1 on are trained (``irr train``).
+    "irr-level": {0: "irr-level-r0.safetensors", 1: "irr-level-r1.safetensors"},
 }
+# name -> what the network is ("rescaler": IRN, the LR only; "level": irr's learned first
+# transform level) and the scale of its files' LR. Append only, like REGISTRY.
+MODEL_KINDS: dict[str, tuple[str, int]] = {"irr-x2": ("rescaler", 2), "irr-x4": ("rescaler", 4), "irr-level": ("level", 2)}
 DEFAULT_MODEL = {2: "irr-x2", 4: "irr-x4"}
+LEVEL_MODEL = "irr-level"
 # What a scale-1 file (the image stored directly) names instead of a network.
 DIRECT, DIRECT_HASH = "none", bytes(32)
+
+
+def kind_of(name: str) -> str:
+    """"none", "rescaler" or "level"; unknown names are refused."""
+    if name == DIRECT:
+        return "none"
+    _revisions(name)
+    return MODEL_KINDS[name][0]
+
+
+def scale_of(name: str) -> int:
+    return 1 if name == DIRECT else MODEL_KINDS[name][1]
 
 
 def latest_revision(name: str) -> int:
@@ -55,23 +75,31 @@ def weights_path(name: str, revision: int) -> Path:
     return Path(str(resources.files("codec") / "weights" / files[revision]))
 
 
-def serialize(net: InvertibleRescaler, name: str, revision: int) -> bytes:
+Network = InvertibleRescaler | LearnedLevel
+# What a weights file's "kind" metadata builds; files without it (r1) are rescalers.
+KINDS: dict[str, tuple[type, type]] = {"rescaler": (InvertibleRescaler, NetworkConfig), "level": (LearnedLevel, LevelConfig)}
+
+
+def serialize(net: Network, name: str, revision: int) -> bytes:
     """The bytes of a weights file: tensors plus the config and identity as safetensors metadata."""
     metadata = {
         "name": name,
         "revision": str(revision),
         "config": json.dumps(asdict(net.config), sort_keys=True),
     }
+    if isinstance(net, LearnedLevel):
+        metadata["kind"] = "level"
     tensors = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     return save_safetensors(tensors, metadata=metadata)
 
 
-def deserialize(data: bytes) -> InvertibleRescaler:
+def deserialize(data: bytes) -> Network:
     """Build a network from weights-file bytes (safetensors: no pickle, no code runs)."""
     header_len = int.from_bytes(data[:8], "little")
     metadata = json.loads(data[8 : 8 + header_len]).get("__metadata__", {})
+    network, config = KINDS[metadata.get("kind", "rescaler")]
     # float32 whatever the caller's default dtype: the shipped weights and every decode are float32.
-    net = InvertibleRescaler(NetworkConfig(**json.loads(metadata["config"]))).to(torch.float32)
+    net = network(config(**json.loads(metadata["config"]))).to(torch.float32)
     net.load_state_dict(load_safetensors(data))
     return net.eval()
 
@@ -113,8 +141,12 @@ def _device_copy(net: InvertibleRescaler, device: str, dtype: torch.dtype) -> In
 
 
 # Entropy-model id -> tables file in codec/weights. Append only; the id is written in every header.
-ENTROPY_MODELS: dict[str, str] = {"w53-laplace-1": "w53-laplace-1.npz", "w97-laplace-1": "w97-laplace-1.npz"}
-DEFAULT_ENTROPY_MODEL = "w97-laplace-1"
+ENTROPY_MODELS: dict[str, str] = {"w53-laplace-1": "w53-laplace-1.npz", "w97-laplace-1": "w97-laplace-1.npz",
+                                  "w97-laplace-2": "w97-laplace-2.npz"}
+# w97-laplace-2: fitted on the learned level's output; its LR and detail are separate streams
+# with a CRC per segment. Scale-1 and rescaler files keep the model they were measured with.
+LEVEL_ENTROPY_MODEL = "w97-laplace-2"
+RESCALER_ENTROPY_MODEL = "w97-laplace-1"
 
 
 @lru_cache(maxsize=4)

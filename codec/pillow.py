@@ -71,7 +71,9 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     options = im.encoderinfo
     try:
         data = api.encode(im, quality=options.get("quality", api.DEFAULT_QUALITY),
-                          scale=options.get("scale", api.DEFAULT_SCALE), lossless=options.get("lossless", False))
+                          scale=options.get("scale", api.DEFAULT_SCALE), lossless=options.get("lossless", False),
+                          temperature=options.get("temperature", api.DEFAULT_TEMPERATURE), seed=options.get("seed", 0),
+                          keep_metadata=options.get("keep_metadata", True), detail=options.get("detail"))
     except IrrError as e:
         raise OSError(f"cannot encode .irr: {e}") from None
     fp.write(data)

@@ -4,13 +4,17 @@ Documented conversions (README, "Input images"):
 - 1-bit, gray and gray+alpha stay gray (with alpha); palette images become RGB or RGBA;
   CMYK, YCbCr, LAB and HSV become RGB through Pillow.
 - 16- and 32-bit images are reduced to 8 bits (rounded); irr stores 8 bits per sample.
-- EXIF orientation is applied to the pixels and the orientation tag reset, so every decoder
-  shows the photo upright; the ICC profile and the rest of EXIF are carried byte-for-byte.
+- EXIF orientation is applied to the pixels and the orientation tag reset to 1 in place, so every
+  decoder shows the photo upright; the ICC profile and the EXIF block are otherwise carried byte
+  for byte (as the input file holds them; formats that keep EXIF as tags, such as TIFF, give the
+  block Pillow writes from those tags).
 """
 
 from __future__ import annotations
 
 import io
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +55,7 @@ def load(image: ImageLike, max_pixels: int) -> Pixels:
         return Pixels(_from_array(image, max_pixels))
     if isinstance(image, (str, Path, io.IOBase)):
         try:
-            with Image.open(image) as im:
+            with _irr_pixel_limit(), Image.open(image) as im:
                 _check_size(im.size, max_pixels)
                 im.load()
                 return _from_pil(im, max_pixels)
@@ -68,6 +72,23 @@ def load(image: ImageLike, max_pixels: int) -> Pixels:
         _check_size(image.size, max_pixels)
         return _from_pil(image, max_pixels)
     raise InputError(f"cannot encode a {type(image).__name__}; pass a path, a PIL image or a uint8 array")
+
+
+_PILLOW_LIMIT = threading.Lock()
+
+
+@contextmanager
+def _irr_pixel_limit():
+    """Pillow's own bomb check off while irr reads an input, so that ``max_pixels`` (checked from
+    the header before any decoding) is the one limit, above Pillow's or below it. Pillow's limit
+    is process-global; the lock keeps concurrent readers from restoring it out of order."""
+    with _PILLOW_LIMIT:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
 
 
 def _check_size(size: tuple[int, int], max_pixels: int) -> None:
@@ -92,10 +113,11 @@ def _from_array(a: np.ndarray, max_pixels: int) -> np.ndarray:
 def _from_pil(im: Image.Image, max_pixels: int) -> Pixels:
     icc = im.info.get("icc_profile")
     exif = im.getexif()
+    raw = im.info.get("exif")  # the file's own EXIF bytes, where the format keeps them as a block
+    exif_bytes = bytes(raw) if raw else (exif.tobytes() if len(exif) else None)
     if exif.get(0x0112, 1) != 1:
         im = ImageOps.exif_transpose(im)
-        exif[0x0112] = 1
-    exif_bytes = exif.tobytes() if len(exif) else None
+        exif_bytes = _orientation_reset(exif_bytes) if raw else _rewritten_with_orientation_1(exif)
     mode = im.mode
     if mode in ("I;16", "I;16B", "I;16L", "I"):
         arr = np.asarray(im, dtype=np.float64)
@@ -122,6 +144,33 @@ def _from_pil(im: Image.Image, max_pixels: int) -> Pixels:
     else:
         a = np.asarray(im)
     return Pixels(_from_array(a, max_pixels), icc, exif_bytes)
+
+
+def _rewritten_with_orientation_1(exif: Image.Exif) -> bytes:
+    exif[0x0112] = 1
+    return exif.tobytes()
+
+
+def _orientation_reset(raw: bytes) -> bytes:
+    """``raw`` with IFD0's orientation tag set to 1 in place: every other byte as it was.
+
+    Walks the TIFF structure (an optional "Exif\\0\\0" prefix, the byte order, IFD0's entries); a
+    block that cannot be walked is rewritten by Pillow instead, so the tag is never left stale.
+    """
+    head = 6 if raw.startswith(b"Exif\x00\x00") else 0
+    order = {b"II": "little", b"MM": "big"}.get(raw[head : head + 2])
+    if order is not None and len(raw) >= head + 8:
+        ifd = head + int.from_bytes(raw[head + 4 : head + 8], order)
+        count = int.from_bytes(raw[ifd : ifd + 2], order) if len(raw) >= ifd + 2 else 0
+        for entry in range(ifd + 2, min(ifd + 2 + 12 * count, len(raw) - 11), 12):
+            tag, kind = int.from_bytes(raw[entry : entry + 2], order), int.from_bytes(raw[entry + 2 : entry + 4], order)
+            if tag == 0x0112 and kind == 3:  # SHORT, stored in the entry itself
+                out = bytearray(raw)
+                out[entry + 8 : entry + 10] = (1).to_bytes(2, order)
+                return bytes(out)
+    exif = Image.Exif()
+    exif.load(raw)
+    return _rewritten_with_orientation_1(exif)
 
 
 def to_pil(array: np.ndarray) -> Image.Image:

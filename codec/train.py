@@ -246,13 +246,7 @@ def _train(cfg: TrainConfig, show_progress: bool, rank: int, world: int, device:
         return min(done, 1.0)
 
     def save() -> None:
-        tmp = out / "checkpoint.pt.tmp"
-        torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(), "step": torch.tensor(step),
-                    "elapsed": torch.tensor(elapsed(), dtype=torch.float64)}, tmp)
-        tmp.replace(ckpt_path)
-        weights = out / "weights.safetensors.tmp"
-        weights.write_bytes(serialize(net, cfg.name, cfg.revision))
-        weights.replace(out / "weights.safetensors")
+        save_run(out, net, opt, step, elapsed(), cfg.name, cfg.revision)
 
     from tqdm import tqdm
 
@@ -306,6 +300,19 @@ def _train(cfg: TrainConfig, show_progress: bool, rank: int, world: int, device:
             save()
         plot_metrics(out)
     return metrics
+
+
+def save_run(out: Path, net: torch.nn.Module, opt: torch.optim.Optimizer, step: int, elapsed: float,
+             name: str, revision: int) -> None:
+    """Write a run folder's resumable ``checkpoint.pt`` and its shippable ``weights.safetensors``,
+    each through a temporary file and a rename, so an interrupted save leaves the previous one."""
+    tmp = out / "checkpoint.pt.tmp"
+    torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(), "step": torch.tensor(step),
+                "elapsed": torch.tensor(elapsed, dtype=torch.float64)}, tmp)
+    tmp.replace(out / "checkpoint.pt")
+    weights = out / "weights.safetensors.tmp"
+    weights.write_bytes(serialize(net, name, revision))
+    weights.replace(out / "weights.safetensors")
 
 
 def plot_metrics(out: Path) -> None:

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import math
 import warnings
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -30,10 +32,10 @@ with warnings.catch_warnings():  # compressai's import warns about torch.jit.scr
     from compressai.ans import RansDecoder, RansEncoder
 
 from bitstream.container import max_stream_bytes
-from bitstream.errors import FormatError, LimitError
-from entropy.contexts import LOSSLESS_STEP, N_BINS, SCHEMES, ContextScheme, band_step, stepset_of
+from bitstream.errors import ChecksumError, FormatError, LimitError
+from entropy.contexts import LOSSLESS_STEP, N_BINS, SCHEMES, ContextScheme, band_steps, stepset_of
 from entropy.tables import EntropyTables
-from entropy.wavelet import Bands, dwt2, idwt2, levels_for, ycocg_forward, ycocg_inverse
+from entropy.wavelet import Bands, dwt2, idwt2, levels_for, ycocg_channels, ycocg_forward
 
 @dataclass(frozen=True)
 class ImageLayout:
@@ -74,7 +76,7 @@ def dequantize(q: np.ndarray, step: int) -> np.ndarray:
     if step == 1:
         return q
     q = q.astype(np.int64)
-    return np.sign(q) * (np.abs(q) * step + (step >> 3))
+    return (np.sign(q) * (np.abs(q) * step + (step >> 3))).astype(np.int32)
 
 
 def _upsample_to(parent: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -99,26 +101,37 @@ Coder = Callable[[np.ndarray, np.ndarray, "np.ndarray | None"], np.ndarray]
 Magnitudes = list[list[tuple["np.ndarray | None", ...]]]
 
 
+PARTS = ("all", "lr", "detail")
+
+
 def _walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list[dict], code: Coder,
-          scheme: ContextScheme, magnitudes: Magnitudes | None = None) -> None:
-    """Visit every quantised symbol in decoding order, filling arrays in place from ``code``."""
+          scheme: ContextScheme, magnitudes: Magnitudes | None = None, part: str = "all") -> None:
+    """Visit the quantised symbols of one part in decoding order, filling arrays in place from ``code``.
+
+    Parts: "all" (every plane: its LL, then its levels coarse to fine), "lr" (the same without the
+    finest level: the low-resolution image) and "detail" (every plane's finest level). Coding "lr"
+    then "detail" visits the symbols in another order than "all" but with the same contexts:
+    contexts only look at coarser levels, earlier bands of the level and the luma plane.
+    """
     n_classes = scheme.n_classes
     luma_bands: Bands | None = None
     for plane_index, ((ll, bands), kind, plane_steps) in enumerate(zip(planes_q, kinds, steps)):
         chroma = kind in ("co", "cg")
-        stepset = stepset_of(plane_steps["ll"], plane_steps["wavelet"])
-        # Coarsest low band: left differences (first column: up differences), one context.
-        base = 128 if kind in ("luma", "alpha") and plane_steps["ll"] == 1 else 0
-        residual = np.empty_like(ll)
-        residual[:, 1:] = ll[:, 1:] - ll[:, :-1]
-        residual[1:, 0] = ll[1:, 0] - ll[:-1, 0]
-        residual[0, 0] = ll[0, 0] - base
-        ctx = np.full(ll.size, (stepset * n_classes + n_classes - 2 + chroma) * N_BINS, dtype=np.int64)
-        residual = code(ctx, residual.ravel(), None).reshape(ll.shape)
-        first_col = np.cumsum(residual[:, 0]) + base
-        ll[:] = np.cumsum(np.concatenate([first_col[:, None], residual[:, 1:]], axis=1), axis=1)
-
-        for level in range(len(bands), 0, -1):
+        if part != "detail":
+            stepset = stepset_of(plane_steps["ll"], plane_steps["wavelet"])
+            # Coarsest low band: left differences (first column: up differences), one context.
+            base = 128 if kind in ("luma", "alpha") and plane_steps["ll"] == 1 else 0
+            residual = np.empty_like(ll)
+            residual[:, 1:] = ll[:, 1:] - ll[:, :-1]
+            residual[1:, 0] = ll[1:, 0] - ll[:-1, 0]
+            residual[0, 0] = ll[0, 0] - base
+            ctx = np.full(ll.size, (stepset * n_classes + n_classes - 2 + chroma) * N_BINS, dtype=np.int64)
+            residual = code(ctx, residual.ravel(), None).reshape(ll.shape)
+            first_col = np.cumsum(residual[:, 0]) + base
+            ll[:] = np.cumsum(np.concatenate([first_col[:, None], residual[:, 1:]], axis=1), axis=1)
+        finest = 1 if part != "lr" else 2
+        coarsest = len(bands) if part != "detail" else min(1, len(bands))
+        for level in range(coarsest, finest - 1, -1):
             coded: list[np.ndarray] = []
             for orientation in range(3):
                 band = bands[level - 1][orientation]
@@ -129,7 +142,7 @@ def _walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: lis
                 if level < len(bands):
                     activity = 2 * _upsample_to(bands[level][orientation], band.shape)
                 else:
-                    activity = np.zeros(band.shape, dtype=np.int64)
+                    activity = np.zeros(band.shape, dtype=np.int32)
                 for other in coded:
                     activity = activity + _fit(other, band.shape)
                 if chroma and luma_bands is not None:
@@ -138,8 +151,8 @@ def _walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: lis
                 band_magnitudes = None if magnitudes is None else magnitudes[plane_index][level - 1][orientation]
                 for pass_, mask in enumerate(scheme.masks(band.shape)):
                     act = activity if pass_ == 0 else activity + scheme.neighbours(np.where(known, band, 0))
-                    cls = orientation * scheme.passes + pass_ + 3 * scheme.passes * chroma
-                    ctx = (stepset * n_classes + cls) * N_BINS + scheme.bins(act[mask])
+                    ctx = (stepset * n_classes + scheme.band_class(orientation, pass_, chroma, level == 1)) * N_BINS
+                    ctx = ctx + scheme.bins(act[mask])
                     band[mask] = code(ctx, band[mask], None if band_magnitudes is None else band_magnitudes[mask])
                     known |= mask
                 coded.append(band)
@@ -147,14 +160,15 @@ def _walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: lis
             luma_bands = bands
 
 
-def _plane_steps(layout: ImageLayout, kind: str, levels: int, lossy_wavelet: str) -> dict:
-    """Band steps of one plane, and its wavelet: 5/3 when lossless (alpha always is), else ``lossy_wavelet``."""
-    wavelet = "5/3" if kind == "alpha" or layout.lossless else lossy_wavelet
-    steps: dict = {"wavelet": wavelet, "ll": band_step(layout.lr_step, kind, levels, None, wavelet)}
-    for level in range(1, levels + 1):
-        for orientation in range(3):
-            steps[(level, orientation)] = band_step(layout.lr_step, kind, level, orientation, wavelet)
-    return steps
+def part_symbols(planes_q: list[tuple[np.ndarray, Bands]], part: str) -> int:
+    """How many symbols a part codes (the decoder's buffers give the shapes)."""
+    n = 0
+    for ll, bands in planes_q:
+        if part != "detail":
+            n += ll.size + sum(b.size for level in bands[1:] for b in level)
+        if part != "lr" and bands:
+            n += sum(b.size for b in bands[0])
+    return n
 
 
 def _to_planes(pixels: np.ndarray) -> np.ndarray:
@@ -167,28 +181,59 @@ def _to_planes(pixels: np.ndarray) -> np.ndarray:
     return planes
 
 
-def _from_planes(planes: np.ndarray) -> np.ndarray:
-    if planes.shape[0] == 1:
-        out = planes.transpose(1, 2, 0)
-    else:
-        out = ycocg_inverse(planes[:3])
+def _from_planes(planes: np.ndarray, rows: int = 256) -> np.ndarray:
+    """(C, H, W) int32 planes -> (H, W, C) uint8 pixels, ``rows`` at a time (a big image's
+    temporaries stay a strip's size)."""
+    out = np.empty((*planes.shape[1:], planes.shape[0]), np.uint8)
+    for top in range(0, planes.shape[1], rows):
+        strip = planes[:, top : top + rows]
+        channels = ycocg_channels(strip[:3]) if planes.shape[0] >= 3 else iter([strip[0]])
+        for i, channel in enumerate(channels):
+            out[top : top + rows, :, i] = np.clip(channel, 0, 255)
         if planes.shape[0] == 4:
-            out = np.concatenate([out, planes[3][..., None]], axis=2)
-    return np.clip(out, 0, 255).astype(np.uint8)
+            out[top : top + rows, :, 3] = np.clip(strip[3], 0, 255)
+    return out
 
 
-def analyse(pixels: np.ndarray, layout: ImageLayout, lossy_wavelet: str,
-            magnitudes: Magnitudes | None = None) -> tuple[list, list[dict]]:
+class FirstLevel(Protocol):
+    """A learned first transform level (``codec.transform``): maps the integer 9/7 level 1 of
+    every plane to the coefficients that are coded, and back. Integers in fixed point both ways.
+
+    ``lows`` is (planes, h, w), the level's low bands; ``highs`` per plane (HL, LH, HH).
+    """
+
+    def analysis(self, lows: np.ndarray, highs: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, list]: ...
+
+    def synthesis(self, lows: np.ndarray, highs: list[tuple[np.ndarray, ...]], steps: list[dict]) -> tuple[np.ndarray, list]: ...
+
+
+def _transform(plane_list: list[np.ndarray], levels: int, wavelets: list[str],
+               first_level: FirstLevel | None) -> list[tuple[np.ndarray, Bands]]:
+    """Every plane's wavelet pyramid; with ``first_level``, its level 1 goes through the network."""
+    if first_level is None or levels == 0:
+        return [dwt2(plane, levels, wavelet) for plane, wavelet in zip(plane_list, wavelets)]
+    firsts = [dwt2(plane, 1, wavelet) for plane, wavelet in zip(plane_list, wavelets)]
+    lows, highs = first_level.analysis(np.stack([ll for ll, _ in firsts]), [bands[0] for _, bands in firsts])
+    del firsts
+    pyramids = []
+    for low, high, wavelet in zip(lows, highs, wavelets):
+        ll, bands = dwt2(low, levels - 1, wavelet, shifted=True)
+        pyramids.append((ll, [tuple(high), *bands]))
+    return pyramids
+
+
+def analyse(pixels: np.ndarray, layout: ImageLayout, lossy_wavelet: str, magnitudes: Magnitudes | None = None,
+            first_level: FirstLevel | None = None) -> tuple[list, list[dict]]:
     """Quantised wavelet planes of an (H, W, C) uint8 image, and each plane's band steps.
 
     Given a list, ``magnitudes`` receives each lossy subband's |coefficient| / step (None for a
     lossless one), the input of the encoder's rate-distortion choice (float16: 3 digits are plenty).
     """
     levels = levels_for(layout.height, layout.width)
-    planes_q, steps = [], []
-    for plane, kind in zip(_to_planes(pixels), layout.plane_kinds()):
-        plane_steps = _plane_steps(layout, kind, levels, lossy_wavelet)
-        ll, bands = dwt2(plane, levels, plane_steps["wavelet"])
+    steps = [band_steps(layout.lr_step, kind, levels, lossy_wavelet) for kind in layout.plane_kinds()]
+    pyramids = _transform(list(_to_planes(pixels)), levels, [s["wavelet"] for s in steps], first_level)
+    planes_q = []
+    for (ll, bands), plane_steps in zip(pyramids, steps):
         if magnitudes is not None:  # None for a lossless band (step 1, e.g. alpha): RDO must not touch it
             magnitudes.append([
                 tuple(_magnitudes(b, plane_steps[(lvl + 1, o)]) for o, b in enumerate(level_bands))
@@ -200,7 +245,6 @@ def analyse(pixels: np.ndarray, layout: ImageLayout, lossy_wavelet: str,
             for lvl, level_bands in enumerate(bands)
         ]
         planes_q.append((ll, bands))
-        steps.append(plane_steps)
     return planes_q, steps
 
 
@@ -222,27 +266,40 @@ def empty_planes(layout: ImageLayout, lossy_wavelet: str) -> tuple[list, list[di
             bands.append(tuple(np.zeros(shape, dtype=np.int32) for shape in shapes))
             h, w = low_h, low_w
         planes_q.append((np.zeros((h, w), dtype=np.int32), bands))
-        steps.append(_plane_steps(layout, kind, levels, lossy_wavelet))
+        steps.append(band_steps(layout.lr_step, kind, levels, lossy_wavelet))
     return planes_q, steps
 
 
-def synthesise(planes_q: list, steps: list[dict]) -> np.ndarray:
+def synthesise(planes_q: list, steps: list[dict], first_level: FirstLevel | None = None) -> np.ndarray:
     """Inverse of :func:`analyse` (dequantise, inverse wavelet, inverse colour): (H, W, C) uint8.
 
-    Consumes ``planes_q``: each plane's coefficients are released once it is reconstructed.
+    Consumes ``planes_q``: each plane's coefficients are released once they are reconstructed.
     """
-    planes = []
+    dequantized = []
     for i, plane_steps in enumerate(steps):
         ll, bands = planes_q[i]
         planes_q[i] = None
-        ll = dequantize(ll, plane_steps["ll"])
-        bands = [
+        dequantized.append((dequantize(ll, plane_steps["ll"]), [
             tuple(dequantize(b, plane_steps[(lvl + 1, o)]) for o, b in enumerate(level_bands))
-            for lvl, level_bands in enumerate(bands)
-        ]
-        planes.append(idwt2(ll, bands, plane_steps["wavelet"]).astype(np.int32))
+            for lvl, level_bands in enumerate(bands)]))
         del ll, bands
-    return _from_planes(np.stack(planes))
+    if first_level is not None and dequantized[0][1]:
+        lows = np.stack([idwt2(ll, bands[1:], s["wavelet"], shifted=True) for (ll, bands), s in zip(dequantized, steps)])
+        highs = [bands[0] for _, bands in dequantized]
+        dequantized = None
+        lows, highs = first_level.synthesis(lows, highs, steps)
+        dequantized = [(low, [tuple(high)]) for low, high in zip(lows, highs)]
+    planes = None
+    for i, plane_steps in enumerate(steps):
+        ll, bands = dequantized[i]
+        dequantized[i] = None
+        plane = idwt2(ll, bands, plane_steps["wavelet"])
+        del ll, bands
+        if planes is None:
+            planes = np.empty((len(steps), *plane.shape), np.int32)
+        planes[i] = plane
+        del plane
+    return _from_planes(planes)
 
 
 def _rans_encode(values: np.ndarray, table_rows: np.ndarray, coder_lists: tuple) -> bytes:
@@ -261,40 +318,67 @@ def _segments(n_symbols: int, tables: EntropyTables) -> list[tuple[int, int]]:
     return [(start, min(n_symbols, start + size)) for start in range(0, n_symbols, size)]
 
 
-def encode(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables) -> tuple[bytes, np.ndarray]:
-    """Code an (H, W, C) uint8 image; returns the payload and the image the decoder will see.
+@dataclass
+class Coded:
+    """What :func:`encode_parts` produced: a payload per part, and what the decoder will hold."""
 
-    The payload is one rANS stream (``w53-laplace-1``) or, when the model cuts the symbols into
-    segments of ``segment_symbols``, a table of u32 big-endian segment lengths followed by the
-    segments: encoder and decoder then hold one segment's buffers at a time, not the image's.
+    payloads: list[bytes]
+    crcs: list[int]  # per payload, CRC-32 of its symbols in coding order (int32 big-endian)
+    planes_q: list  # the quantised pyramid; synthesise(planes_q, steps) is the decoded image
+    steps: list[dict]
+
+
+def encode_parts(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables, parts: tuple[str, ...] = ("all",),
+                 first_level: FirstLevel | None = None) -> Coded:
+    """Code an (H, W, C) uint8 image, one payload per part (see :func:`_walk`).
+
+    A payload is one rANS stream (``w53-laplace-1``) or, when the model cuts the symbols into
+    segments of ``segment_symbols``, a table of segment lengths (u32 big-endian; with
+    ``segment_crc`` each followed by the CRC-32 of its symbols) followed by the segments: encoder
+    and decoder then hold one segment's buffers at a time, not the image's, and a decoder detects
+    a damaged segment when it ends.
     """
     if pixels.shape != (layout.height, layout.width, layout.channels) or pixels.dtype != np.uint8:
         raise ValueError(f"pixels {pixels.shape} {pixels.dtype} do not match {layout}")
     magnitudes: Magnitudes | None = [] if not layout.lossless and RDO_LAMBDA > 0 else None
-    planes_q, steps = analyse(pixels, layout, tables.lossy_wavelet, magnitudes)
-    symbols: list[np.ndarray] = []
-    indexes: list[np.ndarray] = []
+    planes_q, steps = analyse(pixels, layout, tables.lossy_wavelet, magnitudes, first_level)
     bits = tables.symbol_bits() if magnitudes is not None else None
-
-    def record(ctx: np.ndarray, values: np.ndarray, mags: np.ndarray | None) -> np.ndarray:
-        rows = tables.context_map[ctx]  # uint8 table rows: small, unlike the int64 contexts
-        if mags is not None and bits is not None:
-            values = _lower_where_cheaper(values, mags, rows, bits, tables)
-        indexes.append(rows)
-        symbols.append(values.astype(np.int32, copy=False))
-        return values
-
-    _walk(planes_q, layout.plane_kinds(), steps, record, SCHEMES[tables.context_scheme], magnitudes)
-    del magnitudes
-    values, table_rows = np.concatenate(symbols), np.concatenate(indexes)
-    symbols.clear()
-    indexes.clear()
     lists = tables.coder_lists()  # the CDFs as Python lists once, not once per segment
-    streams = [_rans_encode(values[a:b], table_rows[a:b], lists) for a, b in _segments(values.size, tables)]
-    if not tables.segment_symbols:
-        return streams[0], synthesise(planes_q, steps)
-    table = b"".join(len(s).to_bytes(4, "big") for s in streams)
-    return table + b"".join(streams), synthesise(planes_q, steps)
+    payloads, crcs = [], []
+    for part in parts:
+        symbols: list[np.ndarray] = []
+        indexes: list[np.ndarray] = []
+
+        def record(ctx: np.ndarray, values: np.ndarray, mags: np.ndarray | None) -> np.ndarray:
+            rows = tables.context_map[ctx]  # uint8 table rows: small, unlike the int64 contexts
+            if mags is not None and bits is not None:
+                values = _lower_where_cheaper(values, mags, rows, bits, tables)
+            indexes.append(rows)
+            symbols.append(values.astype(np.int32, copy=False))
+            return values
+
+        _walk(planes_q, layout.plane_kinds(), steps, record, SCHEMES[tables.context_scheme], magnitudes, part)
+        values = np.concatenate(symbols) if symbols else np.zeros(0, np.int32)
+        table_rows = np.concatenate(indexes) if indexes else np.zeros(0, np.uint8)
+        symbols.clear()
+        indexes.clear()
+        streams, head, crc = [], [], 0
+        for a, b in _segments(values.size, tables):
+            streams.append(_rans_encode(values[a:b], table_rows[a:b], lists))
+            head.append(len(streams[-1]).to_bytes(4, "big"))
+            as_bytes = values[a:b].astype(">i4").tobytes()
+            crc = zlib.crc32(as_bytes, crc)
+            if tables.segment_crc:
+                head.append(zlib.crc32(as_bytes).to_bytes(4, "big"))
+        payloads.append(b"".join(head + streams) if tables.segment_symbols else streams[0])
+        crcs.append(crc)
+    return Coded(payloads, crcs, planes_q, steps)
+
+
+def encode(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables) -> tuple[bytes, np.ndarray]:
+    """Code an (H, W, C) uint8 image as one payload; returns it and the image the decoder will see."""
+    coded = encode_parts(pixels, layout, tables)
+    return coded.payloads[0], synthesise(coded.planes_q, coded.steps)
 
 
 # Price of a bit in squared quantiser steps: the slope of D(R) = c 2^(-2R) at D = step^2 / 12, i.e.
@@ -341,30 +425,48 @@ def padding(stream_bytes: int, n_symbols: int) -> int:
 class _SegmentedDecoder:
     """Decodes symbols across segment boundaries, one segment's buffer in memory at a time."""
 
-    def __init__(self, payload: bytes, layout: ImageLayout, tables: EntropyTables) -> None:
+    def __init__(self, payload: bytes, n_symbols: int, tables: EntropyTables, what: str) -> None:
         self.cdfs, self.lengths, self.offsets = tables.coder_lists()
-        self.segments = _segments(layout.n_symbols, tables)
+        self.segments = _segments(n_symbols, tables)
+        self.what = what
+        self.crcs: list[int] | None = None
         if tables.segment_symbols:
-            head = 4 * len(self.segments)
-            sizes = [int.from_bytes(payload[4 * i : 4 * i + 4], "big") for i in range(len(self.segments))]
-            if len(payload) < head or head + sum(sizes) != len(payload):
-                raise FormatError("the LR stream's segment table does not match its length: the file is corrupt")
+            entry = 8 if tables.segment_crc else 4
+            head = entry * len(self.segments)
+            if len(payload) < head:
+                raise FormatError(f"the {what} stream ends inside its segment table: the file is corrupt")
+            fields = [int.from_bytes(payload[i : i + 4], "big") for i in range(0, head, 4)]
+            sizes = fields[:: entry // 4]
+            if tables.segment_crc:
+                self.crcs = fields[1::2]
+            if head + sum(sizes) != len(payload):
+                raise FormatError(f"the {what} stream's segment table does not match its length: the file is corrupt")
             for size, (start, stop) in zip(sizes, self.segments):
                 if size > max_stream_bytes(stop - start):
-                    raise LimitError(f"an LR segment of {size} bytes exceeds the bound for {stop - start} symbols")
+                    raise LimitError(f"a {what} segment of {size} bytes exceeds the bound for {stop - start} symbols")
             ends = np.cumsum([head, *sizes]).tolist()
             self.streams = [payload[ends[i] : ends[i + 1]] for i in range(len(sizes))]
         else:
             self.streams = [payload]
         self.index = -1
         self.left = 0
+        self.crc = 0  # of the current segment's symbols so far
+        self.total_crc = 0
         self.decoder = RansDecoder()
 
+    def _check(self) -> None:
+        """A finished segment's symbols against its CRC: damage is found one segment in, not at the end."""
+        if self.crcs is not None and self.index >= 0 and self.crc != self.crcs[self.index]:
+            raise ChecksumError(f"segment {self.index + 1} of {len(self.segments)} of the {self.what} stream "
+                                "does not match its checksum: the file is corrupt")
+
     def _next(self) -> None:
+        self._check()
         self.index += 1
         start, stop = self.segments[self.index]
         self.decoder.set_stream(self.streams[self.index] + bytes(padding(len(self.streams[self.index]), stop - start)))
         self.left = stop - start
+        self.crc = 0
 
     def read(self, table_rows: list[int]) -> np.ndarray:
         out: list[int] = []
@@ -372,34 +474,85 @@ class _SegmentedDecoder:
             if self.left == 0:
                 self._next()
             take = table_rows[len(out) : len(out) + self.left]
-            out += self.decoder.decode_stream(take, self.cdfs, self.lengths, self.offsets)
+            decoded = self.decoder.decode_stream(take, self.cdfs, self.lengths, self.offsets)
+            as_bytes = np.asarray(decoded, dtype=">i4").tobytes()
+            self.crc = zlib.crc32(as_bytes, self.crc)
+            self.total_crc = zlib.crc32(as_bytes, self.total_crc)
+            out += decoded
             self.left -= len(take)
         return np.asarray(out, dtype=np.int32)
+
+    def finish(self) -> int:
+        """Checks the last segment; returns the CRC of all symbols (as :class:`Coded` has it)."""
+        self._check()
+        return self.total_crc
+
+
+def decode_symbols(payloads: list[bytes | None], layout: ImageLayout, tables: EntropyTables,
+                   parts: tuple[str, ...]) -> tuple[list, list[dict], list[int]]:
+    """Inverse of :func:`encode_parts` up to the symbols: the quantised pyramid (see :func:`analyse`),
+    the band steps, and each payload's symbol CRC. A part given as None was not stored: its
+    symbols stay zero. Each segment is bounded by its symbol count before the native decoder sees it.
+    """
+    planes_q, steps = empty_planes(layout, tables.lossy_wavelet)  # filled in place
+    crcs = []
+    for part, payload in zip(parts, payloads):
+        if payload is None:
+            crcs.append(0)
+            continue
+        n_symbols = part_symbols(planes_q, part)
+        what = {"all": "image", "lr": "LR", "detail": "detail"}[part]
+        if not tables.segment_symbols and len(payload) > max_stream_bytes(n_symbols):  # else: per segment
+            raise LimitError(f"{what} stream of {len(payload)} bytes exceeds the bound for {n_symbols} symbols")
+        reader = _SegmentedDecoder(payload, n_symbols, tables, what)
+
+        def produce(ctx: np.ndarray, _: np.ndarray, __: np.ndarray | None) -> np.ndarray:
+            return reader.read(tables.context_map[ctx].astype(np.int32).tolist())
+
+        _walk(planes_q, layout.plane_kinds(), steps, produce, SCHEMES[tables.context_scheme], part=part)
+        crcs.append(reader.finish())
+    return planes_q, steps, crcs
 
 
 def decode(stream: bytes, layout: ImageLayout, tables: EntropyTables, max_stream: int) -> np.ndarray:
     """Inverse of :func:`encode`; the stream's size is checked before the native decoder sees it."""
     if len(stream) > max_stream:
         raise LimitError(f"LR stream of {len(stream)} bytes exceeds the {max_stream}-byte bound for {layout}")
-    reader = _SegmentedDecoder(stream, layout, tables)
-    planes_q, steps = empty_planes(layout, tables.lossy_wavelet)  # filled in place
-
-    def produce(ctx: np.ndarray, _: np.ndarray, __: np.ndarray | None) -> np.ndarray:
-        return reader.read(tables.context_map[ctx].astype(np.int32).tolist())
-
-    _walk(planes_q, layout.plane_kinds(), steps, produce, SCHEMES[tables.context_scheme])
+    planes_q, steps, _ = decode_symbols([stream], layout, tables, ("all",))
     return synthesise(planes_q, steps)
 
 
-def collect_statistics(pixels: np.ndarray, layout: ImageLayout, lossy_wavelet: str,
-                       context_scheme: int) -> list[tuple[np.ndarray, np.ndarray]]:
+# 2-D DC gain of one unscaled 9/7 lifting level (K^2, K = 1.2301741...), as 2^-20 fixed point with
+# the 4 fraction bits: a thumbnail sample is (low * _THUMB_SCALE + 2^19) >> 20.
+_THUMB_SCALE = round((1 << 20) / (16 * 1.2301741049140009**2))
+
+
+def thumbnail(planes_q: list, steps: list[dict]) -> np.ndarray:
+    """(ceil(H/2), ceil(W/2), C) uint8: the level-1 low band of a decoded 9/7 pyramid, as pixels.
+
+    Integer arithmetic throughout (the same thumbnail everywhere); only the LR part is needed.
+    """
+    lows = []
+    for (ll, bands), plane_steps in zip(planes_q, steps):
+        if not bands:  # too small for a wavelet level: the image is its own thumbnail
+            return synthesise(list(planes_q), steps)
+        bands = [tuple(dequantize(b, plane_steps[(lvl + 2, o)]) for o, b in enumerate(level)) for lvl, level in enumerate(bands[1:])]
+        low = idwt2(dequantize(ll, plane_steps["ll"]), bands, plane_steps["wavelet"], shifted=True)
+        lows.append(((low.astype(np.int64) * _THUMB_SCALE + (1 << 19)) >> 20).astype(np.int32))
+    return _from_planes(np.stack(lows))
+
+
+def collect_statistics(pixels: np.ndarray, layout: ImageLayout, lossy_wavelet: str, context_scheme: int,
+                       first_level: FirstLevel | None = None,
+                       parts: tuple[str, ...] = ("all",)) -> list[tuple[np.ndarray, np.ndarray]]:
     """(context ids, values) for every symbol of an image: the data the context map is fitted on."""
-    planes_q, steps = analyse(pixels, layout, lossy_wavelet)
+    planes_q, steps = analyse(pixels, layout, lossy_wavelet, first_level=first_level)
     pairs: list[tuple[np.ndarray, np.ndarray]] = []
 
     def record(ctx: np.ndarray, values: np.ndarray, _: np.ndarray | None) -> np.ndarray:
         pairs.append((ctx, values.copy()))
         return values
 
-    _walk(planes_q, layout.plane_kinds(), steps, record, SCHEMES[context_scheme])
+    for part in parts:
+        _walk(planes_q, layout.plane_kinds(), steps, record, SCHEMES[context_scheme], part=part)
     return pairs

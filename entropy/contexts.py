@@ -26,18 +26,26 @@ class ContextScheme:
     """How a band's symbols are split into parallel passes and how activity becomes a context.
 
     1 (w53-laplace-1): checkerboard, 2 passes; the second sees its 4 direct neighbours; bins by
-    the activity's bit length. 2 (w97-laplace-1 on): 2x2 polyphase, 4 passes; the second sees its 4
+    the activity's bit length. 2 (w97-laplace-1): 2x2 polyphase, 4 passes; the second sees its 4
     diagonal neighbours, the third its 4 direct ones, the fourth all 8 (diagonals count half);
     half-octave bins. It codes the same symbols in 3-5 % fewer bits (held-out training photos).
+    3: scheme 2 with the finest level's bands in classes of their own (in files with the learned
+    level they hold its prediction residual, whose statistics differ from the coarser levels').
     """
 
     passes: int
     half_octave: bool
+    detail_classes: bool = False  # the finest level in classes of its own (scheme 3)
 
     @property
     def n_classes(self) -> int:
-        # 3 orientations x passes x (luma, chroma), then the LL residuals of luma and chroma.
-        return 3 * self.passes * 2 + 2
+        # 3 orientations x passes x (luma, chroma) [x (finest level, others)], then the LL residuals
+        # of luma and chroma.
+        return 3 * self.passes * 2 * (2 if self.detail_classes else 1) + 2
+
+    def band_class(self, orientation: int, pass_: int, chroma: bool, finest: bool) -> int:
+        cls = orientation * self.passes + pass_ + 3 * self.passes * chroma
+        return cls + 6 * self.passes if finest and self.detail_classes else cls
 
     @property
     def n_contexts(self) -> int:
@@ -65,15 +73,15 @@ class ContextScheme:
 
     def bins(self, activity: np.ndarray) -> np.ndarray:
         """Activity (non-negative int) -> bin 0..N_BINS-1."""
-        a = activity.astype(np.int64)
-        bins = np.zeros(a.shape, dtype=np.int64)
+        bins = np.zeros(activity.shape, dtype=np.int32)
         for t in self.thresholds:
-            bins += a >= t
+            bins += activity >= t
         return bins
 
 
 _HALF_OCTAVES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48)
-SCHEMES = {1: ContextScheme(passes=2, half_octave=False), 2: ContextScheme(passes=4, half_octave=True)}
+SCHEMES = {1: ContextScheme(passes=2, half_octave=False), 2: ContextScheme(passes=4, half_octave=True),
+           3: ContextScheme(passes=4, half_octave=True, detail_classes=True)}
 
 
 def stepset_of(step: int, wavelet: str) -> int:
@@ -126,6 +134,19 @@ def band_step(lr_step: int, kind: str, level: int, orientation: int | None, wave
         if lr_step in _FLOAT_ROUNDING_SETS.get((wavelet, kind, level, orientation, sign), ()):
             return step + sign
     return step
+
+
+def band_steps(lr_step: int, kind: str, levels: int, lossy_wavelet: str) -> dict:
+    """Band steps of one plane, and its wavelet: 5/3 when lossless (alpha always is), else ``lossy_wavelet``.
+
+    Keys: "wavelet", "ll" (the coarsest low band) and (level, orientation) for every detail band.
+    """
+    wavelet = "5/3" if kind == "alpha" or lr_step <= LOSSLESS_STEP else lossy_wavelet
+    steps: dict = {"wavelet": wavelet, "ll": band_step(lr_step, kind, levels, None, wavelet)}
+    for level in range(1, levels + 1):
+        for orientation in range(3):
+            steps[(level, orientation)] = band_step(lr_step, kind, level, orientation, wavelet)
+    return steps
 
 
 # (wavelet, plane, level, orientation, +1 or -1): the lr_steps where the legacy floating-point

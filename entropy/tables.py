@@ -46,6 +46,7 @@ class EntropyTables:
     lossy_wavelet: str = "5/3"  # the wavelet of lossy coding (files without the field: 5/3)
     context_scheme: int = 1  # entropy.coder.SCHEMES key (files without the field: 1)
     segment_symbols: int = 0  # symbols per rANS stream; 0: one stream (files without the field)
+    segment_crc: bool = False  # each segment carries the CRC-32 of its symbols (files without the field: no)
 
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
@@ -53,6 +54,8 @@ class EntropyTables:
         extra = {} if (self.lossy_wavelet, self.context_scheme, self.segment_symbols) == ("5/3", 1, 0) else {
             "lossy_wavelet": np.array(self.lossy_wavelet), "context_scheme": np.array(self.context_scheme),
             "segment_symbols": np.array(self.segment_symbols)}
+        if self.segment_crc:  # written only when set, so that older tables keep their bytes
+            extra["segment_crc"] = np.array(True)
         np.savez_compressed(buf, cdf_data=flat, lengths=self.lengths, offsets=self.offsets,
                             context_map=self.context_map, **extra)
         return buf.getvalue()
@@ -65,11 +68,12 @@ class EntropyTables:
             wavelet = str(z["lossy_wavelet"]) if "lossy_wavelet" in z.files else "5/3"
             scheme = int(z["context_scheme"]) if "context_scheme" in z.files else 1
             segment = int(z["segment_symbols"]) if "segment_symbols" in z.files else 0
+            crc = bool(z["segment_crc"]) if "segment_crc" in z.files else False
         cdfs = np.zeros((len(lengths), int(lengths.max())), dtype=np.int32)
         starts = np.concatenate([[0], np.cumsum(lengths)])
         for i, n in enumerate(lengths):
             cdfs[i, :n] = flat[starts[i] : starts[i + 1]]
-        return cls(cdfs, lengths, offsets, context_map, wavelet, scheme, segment)
+        return cls(cdfs, lengths, offsets, context_map, wavelet, scheme, segment, crc)
 
     def digest(self) -> bytes:
         return hashlib.sha256(self.to_bytes()).digest()
@@ -87,7 +91,7 @@ class EntropyTables:
 
 
 def build_family(n_contexts: int, lossy_wavelet: str = "5/3", context_scheme: int = 1,
-                 segment_symbols: int = 0) -> EntropyTables:
+                 segment_symbols: int = 0, segment_crc: bool = False) -> EntropyTables:
     """Quantise the Laplace family to integer CDFs (build time only; the result is shipped)."""
     import warnings
 
@@ -109,7 +113,7 @@ def build_family(n_contexts: int, lossy_wavelet: str = "5/3", context_scheme: in
         table[i, : len(row)] = row
     default = np.full(n_contexts, N_SCALES // 2, dtype=np.uint8)
     return EntropyTables(table, np.array(lengths, np.int32), np.array(offsets, np.int32), default, lossy_wavelet,
-                         context_scheme, segment_symbols)
+                         context_scheme, segment_symbols, segment_crc)
 
 
 def code_lengths(tables: EntropyTables, histogram: dict[int, int]) -> np.ndarray:

@@ -24,12 +24,17 @@ def ycocg_forward(rgb: np.ndarray) -> np.ndarray:
 
 def ycocg_inverse(planes: np.ndarray) -> np.ndarray:
     """Exact inverse of :func:`ycocg_forward`: (3, H, W) -> (H, W, 3) int32."""
+    return np.stack(list(ycocg_channels(planes)), axis=-1)
+
+
+def ycocg_channels(planes: np.ndarray):
+    """The inverse one channel at a time: yields R, G, B (H, W) int32 (a big image's temporaries stay small)."""
     y, co, cg = planes
     t = y - (cg >> 1)
-    g = cg + t
     b = t - (co >> 1)
-    r = b + co
-    return np.stack([r, g, b], axis=-1)
+    yield b + co
+    yield cg + t
+    yield b
 
 
 def _odd_neighbours(even: np.ndarray, n_odd: int) -> np.ndarray:
@@ -55,9 +60,10 @@ _CDF97 = (-1.586134342059924, -0.052980118572961, 0.882911075530934, 0.443506852
 
 
 def _fixed_point(a: float):
-    """n -> round(a * n) in 16-bit fixed point, computed in int64 whatever n's dtype."""
+    """n -> round(a * n) in 16-bit fixed point: the product in int64, the result int32 (coefficients
+    stay far below 2^31: 8-bit samples with 4 fraction bits and the 9/7 gains), half the memory."""
     c = int(round(a * (1 << _Q)))
-    return lambda n: (c * n.astype(np.int64) + (1 << (_Q - 1))) >> _Q
+    return lambda n: ((c * n.astype(np.int64) + (1 << (_Q - 1))) >> _Q).astype(np.int32)
 
 
 _LIFTING = {
@@ -96,14 +102,15 @@ def _lift_inverse(low: np.ndarray, high: np.ndarray, wavelet: str) -> np.ndarray
     return x
 
 
-def dwt2(plane: np.ndarray, levels: int, wavelet: str = "5/3") -> tuple[np.ndarray, Bands]:
+def dwt2(plane: np.ndarray, levels: int, wavelet: str = "5/3", shifted: bool = False) -> tuple[np.ndarray, Bands]:
     """Multi-level 2-D integer transform of a plane: (coarsest LL, [(HL, LH, HH) finest first]).
 
-    The 9/7 coefficients carry ``FRACTION_BITS`` extra bits (int64); 5/3 stays int32.
+    Coefficients are int32; the 9/7 ones carry ``FRACTION_BITS`` extra bits. ``shifted``:
+    the plane already carries them (a low band from an earlier level).
     """
     bands: Bands = []
-    shift = FRACTION_BITS[wavelet]
-    ll = plane.astype(np.int64) << shift if shift else plane.astype(np.int32)
+    shift = 0 if shifted else FRACTION_BITS[wavelet]
+    ll = plane.astype(np.int32) << shift
     for _ in range(levels):
         low_w, high_w = (a.T for a in _lift_forward(ll.T, wavelet))  # along width
         ll, lh = _lift_forward(low_w, wavelet)  # along height
@@ -112,13 +119,14 @@ def dwt2(plane: np.ndarray, levels: int, wavelet: str = "5/3") -> tuple[np.ndarr
     return ll, bands
 
 
-def idwt2(ll: np.ndarray, bands: Bands, wavelet: str = "5/3") -> np.ndarray:
-    """Inverse of :func:`dwt2` (exact for unquantised coefficients), back to plain integers."""
+def idwt2(ll: np.ndarray, bands: Bands, wavelet: str = "5/3", shifted: bool = False) -> np.ndarray:
+    """Inverse of :func:`dwt2` (exact for unquantised coefficients), back to plain integers unless
+    ``shifted`` (then the fixed-point low band of the level above ``bands``)."""
     for hl, lh, hh in reversed(bands):
         low_w = _lift_inverse(ll, lh, wavelet)
         high_w = _lift_inverse(hl, hh, wavelet)
         ll = _lift_inverse(low_w.T, high_w.T, wavelet).T
-    shift = FRACTION_BITS[wavelet]
+    shift = 0 if shifted else FRACTION_BITS[wavelet]
     return (ll + (1 << (shift - 1))) >> shift if shift else ll
 
 

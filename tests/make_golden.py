@@ -1,9 +1,14 @@
-"""Write golden .irr files for a container version (run once per version; never rewrite).
+"""Write golden .irr files for a container version (run once per set; never rewrite).
 
-    python -m tests.make_golden v1.1
+    python -m tests.make_golden v1.2
 
 Each file comes with its expected decoded LR (exact) and decoded image at temperature 0 (PNG,
-compared with a tolerance of 1 level: floating point may differ across machines).
+compared with a tolerance of 1 level: floating point may differ across machines), and, for a
+file whose default temperature is not 0, its decoded image at that temperature (``-t.png``).
+
+The recipes are the calls of the irr of their day: ``codec.encode``'s defaults have changed since
+(the v1 recipes' default scale was 2, v1.1's the rate ladder), which is why the files, not the
+recipes, are the reference.
 """
 
 from __future__ import annotations
@@ -47,7 +52,62 @@ def cases_v1_1() -> dict[str, bytes]:
     }
 
 
-CASES = {"v1": cases_v1, "v1.1": cases_v1_1}
+def large_photo(height: int = 672, width: int = 704):
+    """The bundled sample photo, mirror-tiled to a size whose streams need several segments."""
+    import numpy as np
+    from importlib import resources
+
+    with Image.open(str(resources.files("codec") / "samples" / "coffee.png")) as im:
+        photo = np.asarray(im.convert("RGB"))
+    reps = (-(-height // photo.shape[0]), -(-width // photo.shape[1]))
+    tiled = np.concatenate([np.concatenate([photo if c % 2 == 0 else photo[:, ::-1] for c in range(reps[1])], axis=1)
+                            if r % 2 == 0 else np.concatenate([photo[::-1] if c % 2 == 0 else photo[::-1, ::-1]
+                                                               for c in range(reps[1])], axis=1)
+                            for r in range(reps[0])], axis=0)
+    return np.ascontiguousarray(tiled[:height, :width])
+
+
+def cases_v1_large() -> dict[str, bytes]:
+    """Written 2026-12-02: a realistic container-1.0 file of the first entropy model (w53-laplace-1:
+    one rANS stream), 256x384 LR with the full level count, the way the first irr wrote x2 files."""
+    import zlib
+
+    from bitstream.container import Header, IrrFile, pack
+    from codec import models
+    from codec.api import _downscale
+    from entropy import coder
+
+    rgb = large_photo(512, 768)
+    lr = _downscale(rgb, 2)
+    tables, tables_hash = models.load_tables("w53-laplace-1")
+    lr_step = round(2 ** (30 / 12.5) * 256)  # quality 70
+    stream, seen = coder.encode(lr, coder.ImageLayout(*lr.shape, lr_step), tables)
+    _, weights = models.load_model("irr-x2", 1)
+    header = Header(width=768, height=512, channels=3, scale=2, quality=70, lr_step=lr_step, model_name="irr-x2",
+                    model_revision=1, weights_sha256=weights, temperature_milli=0, seed=0,
+                    entropy_model="w53-laplace-1", tables_sha256=tables_hash, lr_crc32=zlib.crc32(seen.tobytes()))
+    return {"rgb-x2-w53-large": pack(IrrFile(header, stream, minor=0))}
+
+
+def cases_v1_1_large() -> dict[str, bytes]:
+    """Written 2026-12-02: scale 1 with w97-laplace-1, 704x672 (1.4 M symbols: two segments)."""
+    return {"rgb-direct-q50-large": codec.encode(large_photo(), quality=50, scale=1)}
+
+
+def cases_v1_2() -> dict[str, bytes]:
+    """Written 2026-12-02: container 1.2, the learned level irr-level r1 and w97-laplace-2. The large
+    file's detail stream holds 1.06 M symbols (two segments); the q5 file stores no detail (the IRN mode)."""
+    return {
+        "rgb-level-q75-large": codec.encode(large_photo(), quality=75),
+        "rgb-level-q30": codec.encode(photo_like(40, 56, seed=10), quality=30),
+        "gray-level-q60": codec.encode(photo_like(33, 47, 1, seed=11), quality=60),
+        "rgba-level-q85-t05": codec.encode(photo_like(24, 31, 4, seed=12), quality=85, temperature=0.5, seed=5),
+        "rgb-level-q5-nodetail": codec.encode(photo_like(64, 64, seed=13), quality=5, detail=False),
+    }
+
+
+CASES = {"v1": cases_v1, "v1.1": cases_v1_1, "v1-large": cases_v1_large, "v1.1-large": cases_v1_1_large,
+         "v1.2": cases_v1_2}
 
 
 def main(version: str) -> None:
@@ -56,18 +116,30 @@ def main(version: str) -> None:
         raise SystemExit(f"{version}.json exists: golden files are never rewritten")
     index = {}
     for name, data in CASES[version]().items():
-        stem = f"{version}-{name}"
+        stem = f"{version.removesuffix('-large')}-{name}"
         if (GOLDEN / f"{stem}.irr").exists():
             raise SystemExit(f"{stem}.irr exists: golden files are never rewritten")
         (GOLDEN / f"{stem}.irr").write_bytes(data)
         decoded = codec.decode(data, temperature=0.0, device="cpu")
         decoded.save(GOLDEN / f"{stem}.png")
+        if codec.info(data)["temperature"] > 0:
+            codec.decode(data, device="cpu").save(GOLDEN / f"{stem}-t.png")
         lr = codec.decode_array(data, thumbnail=True)
         index[stem] = {"lr_sha256": hashlib.sha256(lr.tobytes()).hexdigest(), "info": codec.info(data)}
     (GOLDEN / f"{version}.json").write_text(json.dumps(index, indent=1, sort_keys=True))
 
 
+def temperature_outputs() -> None:
+    """For golden files made before ``-t.png`` existed: their decode at their own temperature
+    (what they decode to today is what they must keep decoding to). Writes only missing files."""
+    for path in sorted(GOLDEN.glob("v*.irr")):
+        data = path.read_bytes()
+        target = path.with_name(f"{path.stem}-t.png")
+        if codec.info(data)["temperature"] > 0 and not target.exists():
+            codec.decode(data, device="cpu").save(target)
+
+
 if __name__ == "__main__":
     import sys
 
-    main(sys.argv[1])
+    temperature_outputs() if sys.argv[1] == "--temperature-outputs" else main(sys.argv[1])

@@ -25,18 +25,24 @@ HEADER_END = 12
 
 
 def seed_files() -> list[bytes]:
-    """Small real files covering every chunk kind and scale: RGB x2, RGBA x4, gray x2, ICC + EXIF at x1,
-    and a golden file of the first entropy model (one rANS stream, not segments)."""
+    """Real files covering every chunk kind, scale and entropy model: learned-level files (RGB with
+    ICC + EXIF, RGBA, gray, and a larger one with a full level count), RGB x2, RGBA x4, gray x2
+    lossless, scale 1, and a golden file of the first entropy model (one rANS stream, not segments)."""
     rgb = photo_like(20, 28)
     exif = Image.Exif()
     exif[0x010F] = "mutations"
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, "PNG", icc_profile=b"icc" * 10, exif=exif.tobytes())
+    with_metadata = Image.open(io.BytesIO(buf.getvalue()))
     return [
+        codec.encode(with_metadata, quality=60),
+        codec.encode(photo_like(13, 19, 4), quality=80),
+        codec.encode(photo_like(17, 11, 1), quality=30),
+        codec.encode(photo_like(96, 128), quality=50),
         codec.encode(rgb, quality=60, scale=2),
         codec.encode(photo_like(13, 9, 4), quality=90, scale=4),
         codec.encode(photo_like(11, 17, 1), lossless=True, scale=2),
-        codec.encode(Image.open(io.BytesIO(buf.getvalue())), quality=40),
+        codec.encode(with_metadata, quality=40, scale=1),
         (Path(__file__).parent / "golden" / "v1-rgb-x2-q75.irr").read_bytes(),
     ]
 
@@ -55,13 +61,67 @@ def _with_crc(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
+# IHDR fields (offset in the chunk's data, size) that are not strings: width, height, channels,
+# bit depth, colour transform, scale, quality, lr_step; after the model name: revision, and the rest.
+_IHDR_FIXED = ((0, 4), (4, 4), (8, 1), (9, 1), (10, 1), (11, 1), (12, 1), (13, 2))
+_INTERESTING = (0, 1, 2, 3, 4, 0x7F, 0x80, 0xFF, 0x100, 0xFFFF, 0x10000, 0x7FFFFFFF, 0xFFFFFFFF)
+
+
+def _structured(data: bytes, chunks: list[tuple[int, int]], rng: random.Random) -> tuple[str, bytes]:
+    """A change that keeps the file well formed (every CRC repaired) and so reaches deeper checks:
+    a header field, a segment table's lengths or CRCs, the minor version, a model or table name,
+    or one stream's segments moved into another chunk."""
+    named = {data[off + 4 : off + 8]: (off, size) for off, size in chunks}
+    choice = rng.randrange(5)
+    if choice == 0 and b"IHDR" in named:
+        off, size = named[b"IHDR"]
+        body = bytearray(data[off + 8 : off + size - 4])
+        at, width = rng.choice(_IHDR_FIXED)
+        body[at : at + width] = (rng.choice(_INTERESTING) % (1 << (8 * width))).to_bytes(width, "big")
+        return f"ihdr-field@{at}", data[:off] + _with_crc(b"IHDR", bytes(body)) + data[off + size :]
+    if choice == 1:
+        streams = [k for k in (b"LRDT", b"ZDAT", b"ALPH") if k in named]
+        if streams:
+            kind = rng.choice(streams)
+            off, size = named[kind]
+            body = bytearray(data[off + 8 : off + size - 4])
+            at = rng.randrange(0, max(1, min(len(body) - 3, 16)), 4) if len(body) >= 4 else 0
+            body[at : at + 4] = (rng.choice(_INTERESTING) % (1 << 32)).to_bytes(4, "big")
+            return f"segment-table-{kind.decode()}@{at}", data[:off] + _with_crc(kind, bytes(body)) + data[off + size :]
+    if choice == 2:
+        b = bytearray(data)
+        b[9] = rng.choice([0, 1, 2, 3, 255])
+        return f"minor-{b[9]}", bytes(b)
+    if choice == 3 and b"IHDR" in named:
+        off, size = named[b"IHDR"]
+        body = data[off + 8 : off + size - 4]
+        name_at = 14
+        name_len = body[name_at]
+        new = rng.choice([b"irr-x2", b"irr-x4", b"irr-level", b"none", b"w97-laplace-1", b"w97-laplace-2"])
+        body = body[:name_at] + bytes([len(new)]) + new + body[name_at + 1 + name_len :]
+        return f"model-name-{new.decode()}", data[:off] + _with_crc(b"IHDR", body) + data[off + size :]
+    streams = [k for k in (b"LRDT", b"ZDAT", b"ALPH") if k in named]
+    source, target = rng.choice(streams), rng.choice(streams)
+    (s_off, s_size), (t_off, t_size) = named[source], named[target]
+    moved = _with_crc(target, data[s_off + 8 : s_off + s_size - 4])
+    return f"stream-{source.decode()}-as-{target.decode()}", data[:t_off] + moved + data[t_off + t_size :]
+
+
 def mutations(data: bytes, rng: random.Random) -> Iterator[tuple[str, bytes]]:
-    """Every truncation, then random structural and bit-level damage, forever."""
-    for n in range(len(data)):
-        yield f"truncate@{n}", data[:n]
+    """Every truncation (one case in four until they are all done), and random structural and
+    bit-level damage, forever."""
+    truncations = iter(range(len(data)))
     chunks = _chunks(data)
-    while True:
-        kind = rng.randrange(9)
+    for case in range(1 << 62):
+        if case % 4 == 0:
+            n = next(truncations, None)
+            if n is not None:
+                yield f"truncate@{n}", data[:n]
+                continue
+        kind = rng.randrange(11)
+        if kind >= 9:
+            yield _structured(data, chunks, rng)
+            continue
         b = bytearray(data)
         if kind == 0:
             i = rng.randrange(len(b))
@@ -123,18 +183,35 @@ def check(case: bytes) -> str:
 
 
 def run(cases: int, seed: int = 0) -> dict[str, int]:
+    """Counts of "error" and "decoded" cases, and of those that "reached_entropy_decoder" (the
+    container, the header and the segment tables let them through to rANS)."""
+    import entropy.coder
+
     rng = random.Random(seed)
     seeds = seed_files()
     streams = [mutations(s, rng) for s in seeds]
-    counts = {"error": 0, "decoded": 0}
-    for i in range(cases):
-        name, case = next(streams[i % len(streams)])
-        try:
-            counts[check(case)] += 1
-        except AssertionError as e:
-            raise AssertionError(f"case {i} ({name}): {e}") from None
-        except Exception as e:
-            raise AssertionError(f"case {i} ({name}) raised {type(e).__name__}: {e}") from None
+    counts = {"error": 0, "decoded": 0, "reached_entropy_decoder": 0}
+    reached = []
+    original = entropy.coder._SegmentedDecoder._next
+
+    def noting(self) -> None:
+        reached.append(True)
+        original(self)
+
+    entropy.coder._SegmentedDecoder._next = noting
+    try:
+        for i in range(cases):
+            name, case = next(streams[i % len(streams)])
+            reached.clear()
+            try:
+                counts[check(case)] += 1
+            except AssertionError as e:
+                raise AssertionError(f"case {i} ({name}): {e}") from None
+            except Exception as e:
+                raise AssertionError(f"case {i} ({name}) raised {type(e).__name__}: {e}") from None
+            counts["reached_entropy_decoder"] += bool(reached)
+    finally:
+        entropy.coder._SegmentedDecoder._next = original
     return counts
 
 
@@ -146,7 +223,8 @@ def main() -> None:
     t0 = time.perf_counter()
     counts = run(args.cases, args.seed)
     print(f"{args.cases} cases, 0 failures ({counts['error']} rejected with IrrError, "
-          f"{counts['decoded']} decoded at their declared size) in {time.perf_counter() - t0:.0f} s")
+          f"{counts['decoded']} decoded at their declared size; {counts['reached_entropy_decoder']} reached the "
+          f"entropy decoder) in {time.perf_counter() - t0:.0f} s")
 
 
 if __name__ == "__main__":

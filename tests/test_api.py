@@ -23,13 +23,21 @@ def sample_rgb(request) -> np.ndarray:
         return np.asarray(im.convert("RGB"))[:200, :300].copy()
 
 
+def bicubic_rescaling(x: np.ndarray, scale: int) -> np.ndarray:
+    """The classical baseline of a rescaler: bicubic down, then bicubic up (nothing quantised)."""
+    h, w = x.shape[:2]
+    small = Image.fromarray(x).resize((w // scale, h // scale), Image.BICUBIC)
+    return np.asarray(small.resize((w, h), Image.BICUBIC))
+
+
 @pytest.mark.parametrize("scale", [2, 4])
-def test_real_photo_round_trip_is_close_and_cheaper_than_raw(sample_rgb, scale):
+def test_a_rescaler_beats_bicubic_rescaling_on_a_real_photo(sample_rgb, scale):
     data = codec.encode(sample_rgb, quality=90, scale=scale)
     out = codec.decode_array(data)
     assert out.shape == sample_rgb.shape and out.dtype == np.uint8
     assert 8 * len(data) / (300 * 200) < 8.0
-    assert psnr(sample_rgb, out) > 24.0 - 2 * scale
+    # r1 measured 30.99 / 27.65 dB against bicubic's 30.19 / 27.14 here: the network must run and help
+    assert psnr(sample_rgb, out) > psnr(sample_rgb, bicubic_rescaling(sample_rgb, scale))
 
 
 def test_lossless_lr_is_stored_exactly(sample_rgb):
@@ -51,21 +59,25 @@ def test_lossless_without_a_scale_stores_the_image_itself(shape):
     assert np.array_equal(codec.decode_array(data), x)
 
 
-def test_rate_ladder_picks_each_scale_below_its_threshold():
-    from codec.api import LADDER
+@pytest.mark.parametrize("quality", [1, 30, 75, 99])
+def test_every_lossy_default_file_goes_through_the_learned_level(quality):
+    meta = codec.info(codec.encode(photo_like(40, 56), quality=quality))
+    assert (meta["kind"], meta["model"], meta["container_version"], meta["scale"]) == ("level", "irr-level", "1.2", 2)
+    assert (meta["detail_stream_bytes"] > 0) == (quality >= codec.api.DETAIL_FROM_QUALITY)  # the IRN mode below
+    lossless = codec.info(codec.encode(photo_like(40, 56), quality=100))
+    assert (lossless["kind"], lossless["container_version"]) == ("none", "1.1")
 
-    x = photo_like(40, 56)
-    for below, scale in LADDER:
-        assert codec.info(codec.encode(x, quality=below - 1))["scale"] == scale
-    assert codec.info(codec.encode(x, quality=LADDER[-1][0]))["scale"] == 1
 
-
-def test_rate_ladder_is_monotone_across_its_switch_points(sample_rgb):
-    from codec.api import LADDER
-
-    qualities = sorted({q for below, _ in LADDER for q in (below - 1, below)} | {1, 100})
-    sizes = [len(codec.encode(sample_rgb, quality=q)) for q in qualities]
-    assert sizes == sorted(sizes)
+def test_quality_is_monotone_in_bytes_and_psnr_over_the_whole_range(sample_rgb):
+    qualities = (1, 5, 10, 20, 30, 40, 50, 60, 70, 75, 80, 90, 95, 99)
+    sizes, scores = [], []
+    for q in qualities:
+        data = codec.encode(sample_rgb, quality=q)
+        sizes.append(len(data))
+        scores.append(psnr(sample_rgb, codec.decode_array(data)))
+    assert sizes == sorted(sizes) and len(set(sizes)) == len(sizes)
+    assert scores == sorted(scores)
+    assert len(codec.encode(sample_rgb, quality=100)) > sizes[-1]
 
 
 def test_a_scale_one_file_that_names_a_network_is_refused():
@@ -74,7 +86,7 @@ def test_a_scale_one_file_that_names_a_network_is_refused():
     f = unpack(codec.encode(photo_like(8, 8), scale=1))
     x2 = unpack(codec.encode(photo_like(8, 8), scale=2)).header
     forged = dataclasses.replace(f.header, model_name=x2.model_name, model_revision=1, weights_sha256=x2.weights_sha256)
-    with pytest.raises(codec.FormatError, match="scale-1"):
+    with pytest.raises(codec.FormatError, match="scale 2, this one says 1"):
         codec.decode(pack(IrrFile(forged, f.lr_stream)))
 
 
@@ -104,7 +116,10 @@ def test_gray_pil_image_decodes_gray(sample_rgb):
     im = Image.fromarray(sample_rgb).convert("L")
     out = codec.decode(codec.encode(im))
     assert out.mode == "L" and out.size == im.size
-    assert psnr(np.asarray(im), np.asarray(out)) > 24
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=75)
+    # the default quality's promise, on a gray photo: at least JPEG quality 75's PSNR (38.5 vs 35.7 dB)
+    assert psnr(np.asarray(im), np.asarray(out)) >= psnr(np.asarray(im), np.asarray(Image.open(buf)))
 
 
 def test_rgba_alpha_is_lossless():
@@ -114,15 +129,44 @@ def test_rgba_alpha_is_lossless():
     assert out.mode == "RGBA" and np.array_equal(np.asarray(out)[..., 3], x[..., 3])
 
 
+def hand_built_exif(orientation: int) -> bytes:
+    """Big-endian EXIF with IFD0's tags out of order (Software, Make, Orientation) and a second IFD:
+    what Pillow's own writer would reorder and drop."""
+    software, make = b"irr test suite\x00", b"irr camera\x00"
+    ifd0, n0 = 8, 3
+    data = ifd0 + 2 + 12 * n0 + 4
+    ifd1 = data + len(software) + len(make)
+    entries = (
+        (0x0131).to_bytes(2, "big") + (2).to_bytes(2, "big") + len(software).to_bytes(4, "big") + data.to_bytes(4, "big"),
+        (0x010F).to_bytes(2, "big") + (2).to_bytes(2, "big") + len(make).to_bytes(4, "big")
+        + (data + len(software)).to_bytes(4, "big"),
+        (0x0112).to_bytes(2, "big") + (3).to_bytes(2, "big") + (1).to_bytes(4, "big") + orientation.to_bytes(2, "big") + bytes(2),
+    )
+    tiff = b"MM\x00\x2a" + ifd0.to_bytes(4, "big") + n0.to_bytes(2, "big") + b"".join(entries) + ifd1.to_bytes(4, "big")
+    tiff += software + make
+    tiff += (1).to_bytes(2, "big") + (0x0100).to_bytes(2, "big") + (4).to_bytes(2, "big") + (1).to_bytes(4, "big")
+    tiff += (640).to_bytes(4, "big") + bytes(4)
+    return b"Exif\x00\x00" + tiff
+
+
 def test_icc_and_exif_are_carried_byte_for_byte():
-    im = Image.fromarray(photo_like(16, 16))
-    exif = Image.Exif()
-    exif[0x010F] = "irr test camera"
+    exif = hand_built_exif(orientation=1)
     buf = io.BytesIO()
-    im.save(buf, "PNG", icc_profile=b"fake-icc-profile-bytes", exif=exif.tobytes())
+    Image.fromarray(photo_like(16, 24)).save(buf, "JPEG", quality=95, icc_profile=b"fake-icc-profile-bytes", exif=exif)
     out = codec.decode(codec.encode(Image.open(io.BytesIO(buf.getvalue()))))
     assert out.info["icc_profile"] == b"fake-icc-profile-bytes"
-    assert Image.Exif().load(out.info["exif"]) is None or out.info["exif"] == exif.tobytes()
+    assert out.info["exif"] == exif  # a second IFD and the tags' order survive
+
+
+def test_an_applied_orientation_changes_only_the_orientation_bytes():
+    exif = hand_built_exif(orientation=6)  # rotate 90 degrees clockwise to display
+    buf = io.BytesIO()
+    Image.fromarray(photo_like(16, 24)).save(buf, "JPEG", quality=95, exif=exif)
+    out = codec.decode(codec.encode(Image.open(io.BytesIO(buf.getvalue())), quality=100))
+    assert out.size == (16, 24)  # the pixels were turned upright
+    changed = [i for i, (a, b) in enumerate(zip(out.info["exif"], exif)) if a != b]
+    assert len(out.info["exif"]) == len(exif) and len(changed) == 1
+    assert out.getexif()[0x0112] == 1 and out.getexif()[0x010F] == "irr camera"
 
 
 def test_metadata_can_be_stripped():
@@ -149,7 +193,7 @@ def test_sixteen_bit_input_is_reduced_to_eight_bits():
     assert im.mode == "I;16"
     out = codec.decode_array(codec.encode(im, quality=100))
     expected = np.round(x / 65535 * 255)
-    assert out.shape == (32, 64, 1) and np.abs(out[..., 0].astype(float) - expected).mean() < 8
+    assert out.shape == (32, 64, 1) and np.array_equal(out[..., 0], expected)  # lossless after the rounding
 
 
 def test_decode_is_reproducible_and_seed_and_temperature_matter(sample_rgb):
@@ -191,10 +235,18 @@ def test_unknown_model_revision_is_refused():
 
 
 def test_payload_that_decodes_to_the_wrong_image_is_caught_by_its_checksum():
-    f = unpack(codec.encode(photo_like(16, 16)))
+    f = unpack(codec.encode(photo_like(16, 16), scale=1))
     table, body = f.lr_stream[:4], f.lr_stream[4:]  # one segment: keep its length, reverse its bytes
     forged = IrrFile(f.header, table + bytes(reversed(body)))  # valid chunk CRC, wrong content
     with pytest.raises(codec.ChecksumError, match="LR image"):
+        codec.decode(pack(forged))
+
+
+def test_a_learned_level_payload_with_other_content_fails_its_segment_checksum():
+    f = unpack(codec.encode(photo_like(32, 32)))
+    table, body = f.lr_stream[:8], f.lr_stream[8:]  # one segment: keep its length and CRC
+    forged = IrrFile(f.header, table + bytes(reversed(body)), minor=f.minor, detail_stream=f.detail_stream)
+    with pytest.raises(codec.ChecksumError, match="segment 1 of 1 of the LR stream"):
         codec.decode(pack(forged))
 
 
@@ -204,10 +256,31 @@ def test_garbage_input_raises_irr_error(bad):
         codec.decode(bad)
 
 
-@pytest.mark.parametrize("kwargs", [{"quality": 0}, {"quality": 101}, {"scale": 3}, {"scale": 0}, {"temperature": -1.0}, {"seed": -1}])
+@pytest.mark.parametrize("kwargs", [
+    {"quality": 0}, {"quality": 101}, {"quality": 50.5}, {"quality": "75"}, {"quality": True}, {"scale": 3},
+    {"scale": 0}, {"scale": "2"}, {"scale": True}, {"temperature": -1.0}, {"temperature": float("nan")},
+    {"temperature": "warm"}, {"seed": -1}, {"seed": 2**32}, {"seed": 1.5}, {"lossless": "yes"}, {"keep_metadata": 1},
+    {"max_pixels": 0}, {"max_pixels": 1.5}, {"detail": "no"}, {"network_revision": "1"},
+])
 def test_bad_encode_arguments_raise_input_error(kwargs):
-    with pytest.raises(codec.InputError):
+    with pytest.raises(codec.InputError, match=next(iter(kwargs))):
         codec.encode(photo_like(8, 8), **kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"temperature": -0.5}, {"temperature": "hot"}, {"seed": -1}, {"seed": 0.5}, {"thumbnail": "yes"},
+    {"max_pixels": -5}, {"device": 3}, {"device": "tpu"}, {"dtype": "half"}, {"tile": 0}, {"tile": 2.5},
+])
+def test_bad_decode_arguments_raise_input_error(kwargs):
+    data = codec.encode(photo_like(16, 16))
+    with pytest.raises(codec.InputError):
+        codec.api.decode_file(data, **kwargs)
+
+
+def test_decode_and_info_take_bytes_only():
+    for call in (codec.decode, codec.info):
+        with pytest.raises(codec.InputError, match="bytes"):
+            call(5)
 
 
 @pytest.mark.parametrize("image", [np.zeros((4, 4, 2), np.uint8), np.zeros((4, 4), np.float32), "no/such/file.png", 42])
@@ -298,3 +371,31 @@ def test_decoding_that_cannot_fit_in_memory_is_refused_up_front(monkeypatch):
     monkeypatch.setattr(resources, "available_bytes", lambda: 1000)
     with pytest.raises(codec.LimitError, match="memory"):
         codec.decode(data)
+
+
+def test_a_tiny_forged_file_declaring_a_big_image_fails_at_its_first_segment():
+    """Bounded work: random payload under a valid 3-segment table is caught when segment 1 ends,
+    not after decoding 2048 x 2048 x 3 symbols."""
+    import dataclasses
+    import zlib
+
+    f = unpack(codec.encode(photo_like(32, 32)))
+    header = dataclasses.replace(f.header, width=2048, height=2048)
+    sizes = (100, 100, 100)
+    table = b"".join(n.to_bytes(4, "big") + bytes(4) for n in sizes)
+    forged = IrrFile(header, table + np.random.default_rng(0).bytes(sum(sizes)), minor=f.minor)
+    data = pack(forged)
+    assert len(data) < 1000
+    with pytest.raises(codec.ChecksumError, match="segment 1 of 3 of the LR stream"):
+        codec.decode(data)
+    assert zlib.crc32(data) == zlib.crc32(pack(forged))  # nothing about the file was changed by decoding
+
+
+def test_max_pixels_is_the_one_limit_for_inputs(tmp_path, monkeypatch):
+    path = tmp_path / "x.png"
+    Image.fromarray(photo_like(64, 64)).save(path)
+    with pytest.raises(codec.LimitError, match="exceeds the limit of 1000"):
+        codec.encode(path, max_pixels=1000)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # Pillow's own limit, far below the image
+    assert codec.info(codec.encode(path, max_pixels=10**6))["width"] == 64
+    assert Image.MAX_IMAGE_PIXELS == 100  # restored after the read

@@ -60,7 +60,7 @@ def test_overlap_is_common_range_over_union():
 
 
 def test_classical_codec_rows_and_compressai_schema(tmp_path):
-    jpeg = available()["jpeg"]
+    jpeg = available()[0]["jpeg"]
     from PIL import Image
 
     x = Image.fromarray(photo_like(64, 96))
@@ -77,7 +77,7 @@ def test_classical_codec_rows_and_compressai_schema(tmp_path):
 
 
 def test_hevc_qp_is_really_applied():
-    hevc = available()["hevc444"]
+    hevc = available()[0]["hevc444"]
     from PIL import Image
 
     x = Image.fromarray(photo_like(64, 64))
@@ -86,7 +86,7 @@ def test_hevc_qp_is_really_applied():
 
 
 def test_irr_goes_through_the_public_api():
-    irr = available()["irr"]
+    irr = available()[0]["irr"]
     from PIL import Image
 
     row = measure(irr, "synthetic", Image.fromarray(photo_like(32, 48)), 85)
@@ -140,7 +140,7 @@ def test_keep_icc_reaches_avif_but_not_jpeg(tmp_path):
 
     path = tmp_path / "icc.png"
     Image.fromarray(photo_like(32, 32)).save(path, icc_profile=b"x" * 3000)
-    codecs = available()
+    codecs, _ = available()
     with_icc, without = load_image(path, True), load_image(path, False)
     assert len(codecs["avif"].encode(with_icc, 50)) - len(codecs["avif"].encode(without, 50)) >= 3000
     assert len(codecs["jpeg"].encode(with_icc, 50)) == len(codecs["jpeg"].encode(without, 50))
@@ -159,3 +159,34 @@ def test_merge_combines_earlier_runs_into_one_summary(tmp_path):
     assert summary["codecs"]["webp"]["bd_rate_vs_jpeg"] < 0
     assert set(summary["codecs"]) == {"jpeg", "webp"}  # summaries and reports are not codecs
     assert (tmp_path / "out" / "rd.png").exists()
+
+
+@pytest.mark.parametrize("key", ["jpeg2000", "jxl"])
+def test_jpeg2000_and_jpeg_xl_follow_their_knob(key):
+    from PIL import Image
+
+    codec_ = available()[0][key]
+    x = Image.fromarray(photo_like(64, 96))
+    low, high = codec_.sweep[0], codec_.sweep[-1]
+    small, large = (measure(codec_, "synthetic", x, v) for v in (low, high))
+    assert small.bpp < large.bpp and small.psnr_rgb < large.psnr_rgb
+
+
+def test_unavailable_codecs_are_named_with_the_reason(monkeypatch, capsys):
+    import shutil as shutil_module
+
+    from bench.cli import main
+
+    monkeypatch.setattr(shutil_module, "which", lambda name: None)
+    codecs, missing = available()
+    assert "bpg444" in missing and "bpg444" not in codecs and "PATH" in missing["bpg444"]
+    assert main(["bench", "--codecs", "bpg444", "--images", "."]) == 2  # nothing left to run
+    assert "bpg444 is unavailable here and is skipped" in capsys.readouterr().err
+
+
+def test_codec_never_imports_bench():
+    import subprocess
+    import sys
+
+    code = "import sys, codec, codec.cli, codec.api, codec.pillow, codec.data; print(any(m.split('.')[0] == 'bench' for m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"

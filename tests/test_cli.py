@@ -205,7 +205,7 @@ def test_outputs_get_the_usual_permissions(png, tmp_path):
 def test_bench_summary_says_when_two_curves_share_no_quality_range(capsys):
     import argparse
 
-    from codec.cli import _print_summary
+    from bench.cli import _print_summary
 
     summary = {"codecs": {"a": {"name": "A", "bd_rate_vs_ref": float("nan"), "overlap": 0.0},
                           "b": {"name": "B", "bd_rate_vs_ref": -12.5, "overlap": 0.5}}}
@@ -287,3 +287,30 @@ def test_a_batch_reports_an_unwritable_output_and_goes_on(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "b.png" in err and "1 of 3 files failed" in err
     assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["a.irr", "c.irr"]
+
+
+@pytest.mark.parametrize("extension", [".bmp", ".ppm", ".jpg", ".pgm"])
+def test_alpha_is_never_dropped_silently(tmp_path, extension, capsys):
+    src = tmp_path / "a.png"
+    Image.fromarray(photo_like(16, 20, 4)).save(src)
+    irr = tmp_path / "a.irr"
+    assert main(["encode", str(src), "-o", str(irr)]) == 0
+    out = tmp_path / f"a{extension}"
+    assert main(["decode", str(irr), "-o", str(out)]) == 1
+    assert "alpha" in capsys.readouterr().err and not out.exists()
+
+
+def test_colour_is_refused_for_pgm_and_gray_is_widened_for_ppm_saying_so(tmp_path, capsys):
+    rgb, gray = tmp_path / "c.png", tmp_path / "g.png"
+    Image.fromarray(photo_like(16, 20)).save(rgb)
+    Image.fromarray(photo_like(16, 20, 1)[..., 0]).save(gray)
+    for src in (rgb, gray):
+        assert main(["encode", str(src), "-o", str(src.with_suffix(".irr"))]) == 0
+    capsys.readouterr()
+    assert main(["decode", str(rgb.with_suffix(".irr")), "-o", str(tmp_path / "c.pgm")]) == 1
+    assert "gray images" in capsys.readouterr().err and not (tmp_path / "c.pgm").exists()
+    assert main(["decode", str(gray.with_suffix(".irr")), "-o", str(tmp_path / "g.ppm")]) == 0
+    assert "gray written as RGB" in capsys.readouterr().err
+    assert Image.open(tmp_path / "g.ppm").mode == "RGB"
+    assert main(["decode", str(gray.with_suffix(".irr")), "-o", str(tmp_path / "g.pgm")]) == 0
+    assert Image.open(tmp_path / "g.pgm").mode == "L"

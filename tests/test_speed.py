@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import codec
-from codec.models import DEFAULT_ENTROPY_MODEL, load_tables
+from codec.models import LEVEL_ENTROPY_MODEL, RESCALER_ENTROPY_MODEL, load_tables
 from entropy.coder import ImageLayout
 from entropy.coder import decode as entropy_decode
 from entropy.coder import encode as entropy_encode
@@ -31,7 +31,8 @@ def image() -> np.ndarray:
         return np.asarray(im.convert("RGB").resize((768, 512), Image.BICUBIC))
 
 
-SCALES = pytest.mark.parametrize("scale", [None, 2], ids=["ladder", "x2"])  # -q 75 on the ladder is scale 1
+# The default (the learned level), the wavelet coder alone (scale 1) and the x2 rescaler.
+SCALES = pytest.mark.parametrize("scale", [None, 1, 2], ids=["default", "scale1", "x2"])
 
 
 @SCALES
@@ -52,8 +53,9 @@ def test_thumbnail_decode_768x512(benchmark, image):
     assert out.shape == (256, 384, 3)
 
 
-def test_entropy_coding_alone_384x256(benchmark):
-    tables = load_tables(DEFAULT_ENTROPY_MODEL)[0]
+@pytest.mark.parametrize("model", [RESCALER_ENTROPY_MODEL, LEVEL_ENTROPY_MODEL])
+def test_entropy_coding_alone_384x256(benchmark, model):
+    tables = load_tables(model)[0]
     lr = photo_like(256, 384)
     layout = ImageLayout(256, 384, 3, 1024)
 
@@ -62,6 +64,19 @@ def test_entropy_coding_alone_384x256(benchmark):
         return entropy_decode(stream, layout, tables, 10**8)
 
     benchmark.pedantic(round_trip, rounds=3, iterations=1)
+
+
+def test_learned_level_inverse_pass_768x512(benchmark, image):
+    """The network's share of a default decode: the level's synthesis on a 384x256 low band."""
+    from codec import models
+    from codec.transform import LevelTransform
+
+    net = models.load_model(models.LEVEL_MODEL, models.latest_revision(models.LEVEL_MODEL))[0]
+    lows = np.zeros((3, 256, 384), np.int64)
+    highs = [tuple(np.zeros((256, 384), np.int64) for _ in range(3)) for _ in range(3)]
+    steps = [{(1, o): 64 for o in range(3)} for _ in range(3)]
+    out = benchmark.pedantic(LevelTransform(net, 16 * 256).synthesis, args=(lows, highs, steps), rounds=3, iterations=1)
+    assert out[0].shape == (3, 256, 384)
 
 
 @pytest.mark.parametrize("step", ["compress", "decompress"])

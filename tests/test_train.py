@@ -1,4 +1,4 @@
-"""Training: a short run on a tiny network lowers the loss, resumes, and exports loadable weights."""
+"""Training of the rescalers: a short run on a tiny network lowers the loss, resumes, and exports loadable weights."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def test_data_parallel_under_torchrun_with_two_cpu_processes(tmp_path):
     data = make_data(tmp_path / "data")
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533", "-m", "codec",
-           "train", "--data", str(data), "--out", str(out), "--iterations", "20", "--batch", "2", "--patch", "16",
+           "train", "--kind", "rescaler", "--data", str(data), "--out", str(out), "--iterations", "20", "--batch", "2", "--patch", "16",
            "--blocks", "1", "--hidden", "4", "--threads", "1", "--log-every", "10"]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]

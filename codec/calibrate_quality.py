@@ -1,0 +1,141 @@
+"""The measurement behind the default path's quality scale (``codec.api.LEVEL_STEP_AT_50``) and
+its lowest-rate switch (``codec.api.DETAIL_FROM_QUALITY``).
+
+    python -m codec.calibrate_quality --data ../shared/data/train
+
+On the held-out part of a training folder (``codec.train.split_train_val``; never the eval set):
+
+1. JPEG (Pillow, quality 75, 4:2:0) gives each photo a PSNR-RGB and a size. For candidate step
+   constants, irr's "-q 75" must reach that PSNR in at most 0.6 of those bytes on every photo; the
+   window of constants that does so for the most photos is printed, and within it the largest that
+   keeps every photo at or above JPEG's PSNR is the one to ship. Each photo's bytes at JPEG's PSNR
+   (as a fraction of JPEG's) is printed too: where it is above 0.6, no constant meets both.
+2. At the low qualities of that step scale, storing the detail (ZDAT) or not: mean bpp and PSNR of
+   both, per quality; the switch goes where storing starts to pay (``detail_switch``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from codec import api
+from codec.pixels import list_images
+from codec.train import split_train_val
+
+CANDIDATES = tuple(round(16 * 2 ** (i / 8), 2) for i in range(17))  # 16 .. 64, 1/8 octave apart
+LOW_QUALITIES = (5, 10, 15, 20, 25, 30, 35, 40, 50, 60, 70)
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return 10 * math.log10(255**2 / float(np.mean((a.astype(np.float64) - b) ** 2)))
+
+
+@contextmanager
+def _step_constant(value: float):
+    saved = api.LEVEL_STEP_AT_50
+    api.LEVEL_STEP_AT_50 = value
+    try:
+        yield
+    finally:
+        api.LEVEL_STEP_AT_50 = saved
+
+
+def jpeg75(photo: np.ndarray) -> tuple[float, int]:
+    buf = io.BytesIO()
+    Image.fromarray(photo).save(buf, "JPEG", quality=75, subsampling=2)
+    return _psnr(photo, np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))), len(buf.getvalue())
+
+
+def irr_at(photo: np.ndarray, quality: int, **options) -> tuple[float, int]:
+    data = api.encode(photo, quality=quality, **options)
+    return _psnr(photo, api.decode_array(data, device="cpu")), len(data)
+
+
+def _bytes_at_psnr(points: list[tuple[float, int]], psnr: float) -> float:
+    """Bytes at a PSNR, interpolated in log-bytes between the nearest measured points."""
+    points = sorted(points)
+    for (p0, b0), (p1, b1) in zip(points, points[1:]):
+        if p0 <= psnr <= p1:
+            t = (psnr - p0) / (p1 - p0) if p1 > p0 else 0.0
+            return math.exp(math.log(b0) + t * (math.log(b1) - math.log(b0)))
+    return math.nan  # outside the candidates' range
+
+
+def quality_window(photos: list[np.ndarray]) -> dict:
+    references = [jpeg75(p) for p in photos]
+    rows, per_photo = [], [[] for _ in photos]
+    for constant in CANDIDATES:
+        with _step_constant(constant):
+            ours = [irr_at(p, 75) for p in photos]
+        for i, point in enumerate(ours):
+            per_photo[i].append(point)
+        ok = [o[0] >= r[0] and o[1] <= 0.6 * r[1] for o, r in zip(ours, references)]
+        rows.append({"step_at_50": constant, "photos_meeting_both": sum(ok),
+                     "min_psnr_margin_db": min(o[0] - r[0] for o, r in zip(ours, references)),
+                     "max_bytes_ratio": max(o[1] / r[1] for o, r in zip(ours, references))})
+    # What no constant can change: each photo's bytes at JPEG's PSNR, as a fraction of JPEG's.
+    equal_psnr = [_bytes_at_psnr(pts, ref[0]) / ref[1] for pts, ref in zip(per_photo, references)]
+    best = max(r["photos_meeting_both"] for r in rows)
+    window = [r["step_at_50"] for r in rows if r["photos_meeting_both"] == best]
+    # Within the window, the largest constant that keeps every photo at or above JPEG's PSNR.
+    psnr_safe = [r["step_at_50"] for r in rows if r["step_at_50"] in window and r["min_psnr_margin_db"] >= 0]
+    return {"jpeg75": [{"psnr": r[0], "bytes": r[1]} for r in references], "candidates": rows,
+            "bytes_ratio_at_jpeg_psnr": equal_psnr, "photos_meeting_both_at_best": best,
+            "window": [window[0], window[-1]], "choice": psnr_safe[-1] if psnr_safe else None}
+
+
+def detail_switch(photos: list[np.ndarray]) -> dict:
+    """Storing the detail pays at a quality when its PSNR gain beats what the same extra rate buys
+    along the stored curve (its slope to the next quality); the switch is the first quality from
+    which it pays at every tested quality above."""
+    rows = []
+    pixels = sum(p.shape[0] * p.shape[1] for p in photos) / len(photos)
+    for quality in LOW_QUALITIES:
+        entry: dict = {"quality": quality}
+        for stored in (True, False):
+            points = [irr_at(p, quality, detail=stored) for p in photos]
+            entry["stored" if stored else "not_stored"] = {
+                "bpp": float(np.mean([8 * b for _, b in points])) / pixels, "psnr": float(np.mean([s for s, _ in points]))}
+        rows.append(entry)
+    for row, above in zip(rows, rows[1:]):
+        slope = (above["stored"]["psnr"] - row["stored"]["psnr"]) / (above["stored"]["bpp"] - row["stored"]["bpp"])
+        gain = row["stored"]["psnr"] - row["not_stored"]["psnr"]
+        row["pays"] = gain >= slope * (row["stored"]["bpp"] - row["not_stored"]["bpp"])
+    switch = None
+    for row in reversed(rows[:-1]):
+        if not row["pays"]:
+            break
+        switch = row["quality"]
+    return {"rows": rows, "detail_from_quality": switch}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True, help="training folder; only its held-out split is used")
+    parser.add_argument("--out", type=Path, default=Path("bench/results/quality.json"))
+    args = parser.parse_args()
+    _, held_out = split_train_val(list_images(args.data, recursive=True))
+    photos = [np.asarray(Image.open(p).convert("RGB")) for p in held_out]
+    window = quality_window(photos)
+    # The detail switch is measured on the step scale the window chose.
+    with _step_constant(window["choice"] or api.LEVEL_STEP_AT_50):
+        switch = detail_switch(photos)
+    report = {"photos": [p.name for p in held_out], "quality_75": window, "detail_at_low_quality": switch}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1))
+    window = report["quality_75"]
+    print(json.dumps({k: window[k] for k in ("window", "choice", "photos_meeting_both_at_best",
+                                             "bytes_ratio_at_jpeg_psnr")}))
+    print(json.dumps({"detail_from_quality": report["detail_at_low_quality"]["detail_from_quality"]}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""The learned level inside the coder: an untrained level is the wavelet coder itself, the trained
+one inverts itself, and tiles, odd sides and gray images change nothing but float rounding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from codec import models
+from codec.level import LearnedLevel, merge, split
+from codec.transform import LevelTransform
+from entropy import coder
+from tests.conftest import photo_like
+
+TABLES = models.load_tables(models.LEVEL_ENTROPY_MODEL)[0]
+PARTS = ("lr", "detail")
+
+
+def level(revision: int) -> LearnedLevel:
+    return models.load_model(models.LEVEL_MODEL, revision)[0]
+
+
+@pytest.mark.parametrize("shape", [(64, 96, 3), (67, 93, 3), (45, 38, 1)])
+def test_the_untrained_level_codes_exactly_what_the_wavelet_coder_codes(shape):
+    x = photo_like(*shape)
+    layout = coder.ImageLayout(*shape, 12 * 256)
+    plain = coder.encode_parts(x, layout, TABLES, PARTS)
+    through_r0 = coder.encode_parts(x, layout, TABLES, PARTS, LevelTransform(level(0), layout.lr_step))
+    assert through_r0.payloads == plain.payloads
+    planes_q, steps, _ = coder.decode_symbols(plain.payloads, layout, TABLES, PARTS)
+    assert np.array_equal(coder.synthesise(planes_q, steps, LevelTransform(level(0), layout.lr_step)),
+                          coder.synthesise(plain.planes_q, plain.steps))
+
+
+def test_the_trained_level_is_exactly_invertible_in_float():
+    net = level(models.latest_revision(models.LEVEL_MODEL))
+    x = torch.from_numpy(photo_like(64, 96)).permute(2, 0, 1)[None].double()
+    net = net.double()
+    with torch.no_grad():
+        for step in (1.5, 20.0, 200.0):
+            low, high = net.analysis(*split(x), step)
+            assert not torch.allclose(high, split(x)[1])  # it does something
+            assert torch.allclose(merge(*net.synthesis(low, high, step)), x, atol=1e-8)
+    net.float()
+
+
+@pytest.mark.parametrize("shape", [(64, 96, 3), (67, 93, 3), (67, 93, 1)])
+def test_tiles_do_not_change_the_streams_or_the_pixels(shape):
+    x = photo_like(*shape)
+    layout = coder.ImageLayout(*shape, 8 * 256)
+    net = level(models.latest_revision(models.LEVEL_MODEL))
+    results = []
+    for tile in (16, 1 << 20):
+        coded = coder.encode_parts(x, layout, TABLES, PARTS, LevelTransform(net, layout.lr_step, tile=tile))
+        planes_q, steps, _ = coder.decode_symbols(coded.payloads, layout, TABLES, PARTS)
+        results.append((coded.payloads, coder.synthesise(planes_q, steps, LevelTransform(net, layout.lr_step, tile=tile))))
+    assert results[0][0] == results[1][0]
+    assert np.abs(results[0][1].astype(int) - results[1][1]).max() <= 1
+
+
+def test_a_zero_temperature_draws_nothing_and_a_positive_one_follows_the_seed():
+    x = photo_like(48, 64)
+    layout = coder.ImageLayout(48, 64, 3, 16 * 256)
+    net = level(models.latest_revision(models.LEVEL_MODEL))
+    coded = coder.encode_parts(x, layout, TABLES, PARTS, LevelTransform(net, layout.lr_step))
+
+    def decode(temperature: float, seed: int) -> np.ndarray:
+        planes_q, steps, _ = coder.decode_symbols(coded.payloads, layout, TABLES, PARTS)
+        return coder.synthesise(planes_q, steps, LevelTransform(net, layout.lr_step, temperature, seed))
+
+    assert np.array_equal(decode(0.0, 1), decode(0.0, 2))
+    assert np.array_equal(decode(1.0, 1), decode(1.0, 1))
+    assert not np.array_equal(decode(1.0, 1), decode(1.0, 2))
+    assert not np.array_equal(decode(1.0, 1), decode(0.0, 1))
