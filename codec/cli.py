@@ -407,6 +407,11 @@ def main(argv: list[str] | None = None, extensions: Extensions | None = None) ->
     except BatchFailed as e:
         print(f"irr: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader of stdout left (`irr info x.irr | head`): stop quietly, as Unix tools do, and
+        # point stdout at /dev/null so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (IrrError, OSError) as e:
         if args.verbose:
             raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -166,8 +167,11 @@ def test_interrupted_batch_leaves_only_complete_files(tmp_path):
 
     src = tmp_path / "src"
     src.mkdir()
-    for i in range(8):
-        Image.fromarray(photo_like(256, 256, seed=i)).save(src / f"img{i}.png")
+    # Enough files that the batch is still running when the first output appears (with 8, a fast
+    # machine finished them all before the signal arrived: exit 0, nothing interrupted).
+    count = 40
+    for i in range(count):
+        Image.fromarray(photo_like(256, 256, seed=i)).save(src / f"img{i:02d}.png")
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "codec", "encode", str(src), "-o", str(out), "--scale", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -179,7 +183,7 @@ def test_interrupted_batch_leaves_only_complete_files(tmp_path):
     assert proc.returncode == 1 and b"Traceback" not in err
     written = sorted(out.iterdir())
     assert written and all(p.suffix == ".irr" for p in written)  # no temporary leftovers
-    assert len(written) < 8
+    assert len(written) < count
     for p in written:
         assert codec_decode_ok(p.read_bytes())
 
@@ -314,3 +318,16 @@ def test_colour_is_refused_for_pgm_and_gray_is_widened_for_ppm_saying_so(tmp_pat
     assert Image.open(tmp_path / "g.ppm").mode == "RGB"
     assert main(["decode", str(gray.with_suffix(".irr")), "-o", str(tmp_path / "g.pgm")]) == 0
     assert Image.open(tmp_path / "g.pgm").mode == "L"
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback_and_no_error_line(png, tmp_path):
+    encoded = tmp_path / "a.irr"
+    assert main(["encode", str(png), "-o", str(encoded)]) == 0
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `irr info a.irr | head` once head has gone: every write is EPIPE
+    try:
+        result = subprocess.run([sys.executable, "-m", "codec", "info", str(encoded)], stdout=write_end,
+                                stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 1 and result.stderr == ""
