@@ -184,9 +184,18 @@ def check_encode_options(quality: int, scale: int | None, lossless: bool, temper
         if not isinstance(value, bool):
             raise InputError(f"{name} must be True or False, got {value!r}")
     check_temperature(temperature)
+    _check_seed(seed)
+    check_max_pixels(max_pixels)
+
+
+def _check_data(data: bytes) -> None:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise InputError(f"data must be the bytes of an .irr file, got {type(data).__name__}")
+
+
+def _check_seed(seed: int) -> None:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
         raise InputError(f"seed must be an integer in 0..2^32-1, got {seed!r}")
-    check_max_pixels(max_pixels)
 
 
 def check_temperature(temperature: float) -> None:
@@ -215,10 +224,11 @@ def encode_pixels(pixels: Pixels, settings: EncodeSettings) -> bytes:
         entropy_model = models.LEVEL_ENTROPY_MODEL
         tables, tables_hash = models.load_tables(entropy_model)
         layout = coder.ImageLayout(h, w, image.shape[2], lr_step)
-        coded = coder.encode_parts(image, layout, tables, ("lr", "detail"), LevelTransform(net, lr_step))
-        (lr_stream, detail_stream), lr_crc, minor = coded.payloads, coded.crcs[0], LEVEL_MINOR
-        if not settings.stores_detail:
-            detail_stream = None
+        # Detail that is not stored is not coded either (the LR's symbols never depend on it).
+        parts = ("lr", "detail") if settings.stores_detail else ("lr",)
+        coded = coder.encode_parts(image, layout, tables, parts, LevelTransform(net, lr_step))
+        lr_stream, lr_crc, minor = coded.payloads[0], coded.crcs[0], LEVEL_MINOR
+        detail_stream = coded.payloads[1] if settings.stores_detail else None
     else:
         scale = 1 if mode == "direct" else settings.scale
         if scale == 1:  # the image itself: no network, no latent
@@ -293,8 +303,7 @@ def read_stored(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, detail: bool 
     ``detail=False`` leaves a learned-level file's detail undecoded (enough for its thumbnail).
     """
     check_max_pixels(max_pixels)
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise InputError(f"data must be the bytes of an .irr file, got {type(data).__name__}")
+    _check_data(data)
     f = unpack(data, max_pixels=max_pixels)
     h = f.header
     kind = models.kind_of(h.model_name)
@@ -383,10 +392,9 @@ def decode_file(data: bytes, *, device: str | torch.device = "auto", temperature
 
 
 def check_decode_arguments(data: bytes, seed: int | None, thumbnail: bool, tile: int | None, progress: bool) -> None:
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise InputError(f"data must be the bytes of an .irr file, got {type(data).__name__}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32):
-        raise InputError(f"seed must be an integer in 0..2^32-1 or None, got {seed!r}")
+    _check_data(data)
+    if seed is not None:
+        _check_seed(seed)
     for name, value in (("thumbnail", thumbnail), ("progress", progress)):
         if not isinstance(value, bool):
             raise InputError(f"{name} must be True or False, got {value!r}")
@@ -468,8 +476,7 @@ def decode_tensor(data: bytes, **kwargs) -> torch.Tensor:
 def info(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict:
     """The header and chunk sizes of a file, as a JSON-ready dict (validates the whole container)."""
     check_max_pixels(max_pixels)
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise InputError(f"data must be the bytes of an .irr file, got {type(data).__name__}")
+    _check_data(data)
     f = unpack(data, max_pixels=max_pixels)
     h = f.header
     kind = models.kind_of(h.model_name) if h.model_name in models.MODEL_KINDS or h.model_name == models.DIRECT else "unknown"
