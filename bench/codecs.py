@@ -150,6 +150,9 @@ def available() -> tuple[dict[str, Codec], dict[str, str]]:
         Codec("irr0", "irr, untrained level (r0)", "irr codec.encode(quality=q, network_revision=0): the learned "
               "level before training, i.e. the 9/7 level itself (the ablation of training)",
               "quality", IRR_QUALITIES, _irr_encoder(None, network_revision=0), _irr_decode),
+        Codec("irrl2", "irr, entropy model w97-laplace-2", "irr codec.encode(quality=q, entropy_model='w97-laplace-2'): "
+              "the learned level with the entropy model before w97-adaptive-1", "quality", IRR_QUALITIES,
+              _irr_encoder(None, entropy_model="w97-laplace-2"), _irr_decode),
         Codec("irr1", "irr scale 1 (no network)", "irr codec.encode(quality=q, scale=1): the wavelet coder alone",
               "quality", IRR_SCALE1_QUALITIES, _irr_encoder(1), _irr_decode),
         Codec("irr2", "irr x2 rescaler", "irr codec.encode(quality=q, scale=2): the r1 rescaler's LR, no detail stored",

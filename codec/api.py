@@ -82,6 +82,7 @@ class EncodeSettings:
     seed: int = 0
     detail: bool | None = None  # learned level: store the detail? None: by quality (DETAIL_FROM_QUALITY)
     network_revision: int | None = None  # None: the latest shipped
+    entropy_model: str | None = None  # learned level: None is models.LEVEL_ENTROPY_MODEL
 
     @property
     def stores_detail(self) -> bool:
@@ -143,7 +144,7 @@ def _downscale(rgb: np.ndarray, scale: int, tile: int | None = TILE, progress: b
 def encode(image: ImageLike, *, quality: int = DEFAULT_QUALITY, scale: int | None = DEFAULT_SCALE,
            lossless: bool = False, temperature: float = DEFAULT_TEMPERATURE, seed: int = 0,
            keep_metadata: bool = True, max_pixels: int = DEFAULT_MAX_PIXELS, detail: bool | None = None,
-           network_revision: int | None = None) -> bytes:
+           network_revision: int | None = None, entropy_model: str | None = None) -> bytes:
     """Encode an image (path, PIL image or (H, W[, C]) uint8 array) to ``.irr`` bytes.
 
     Args:
@@ -160,6 +161,8 @@ def encode(image: ImageLike, *, quality: int = DEFAULT_QUALITY, scale: int | Non
         detail: learned level only: store its detail (True), or only the LR with all detail
             modelled (False, the IRN mode); None lets the quality decide (``DETAIL_FROM_QUALITY``).
         network_revision: the revision of the network to code with (None: the latest shipped).
+        entropy_model: learned level only: the entropy model to code with, one of
+            ``models.LEVEL_ENTROPY_MODELS`` (None: the newest; an older one for ablations).
     """
     check_encode_options(quality, scale, lossless, temperature, seed, keep_metadata, max_pixels)
     if detail is not None and not isinstance(detail, bool):
@@ -168,10 +171,14 @@ def encode(image: ImageLike, *, quality: int = DEFAULT_QUALITY, scale: int | Non
         raise InputError(f"network_revision must be an integer or None, got {network_revision!r}")
     if lossless:
         quality = LOSSLESS_QUALITY
+    settings = EncodeSettings(quality, scale, temperature, seed, detail, network_revision, entropy_model)
+    if entropy_model is not None and (settings.mode != "level" or entropy_model not in models.LEVEL_ENTROPY_MODELS):
+        raise InputError(f"entropy_model must be one of {', '.join(models.LEVEL_ENTROPY_MODELS)} for the learned "
+                         f"level (scale None, lossy), got {entropy_model!r}")
     pixels = load(image, max_pixels)
     if not keep_metadata:
         pixels = Pixels(pixels.array)
-    return encode_pixels(pixels, EncodeSettings(quality, scale, temperature, seed, detail, network_revision))
+    return encode_pixels(pixels, settings)
 
 
 def check_encode_options(quality: int, scale: int | None, lossless: bool, temperature: float, seed: int,
@@ -221,7 +228,7 @@ def encode_pixels(pixels: Pixels, settings: EncodeSettings) -> bytes:
         model_name, scale = models.LEVEL_MODEL, 2
         revision = _revision(model_name, settings.network_revision)
         net, weights_hash = models.load_model(model_name, revision)
-        entropy_model = models.LEVEL_ENTROPY_MODEL
+        entropy_model = settings.entropy_model or models.LEVEL_ENTROPY_MODEL
         tables, tables_hash = models.load_tables(entropy_model)
         layout = coder.ImageLayout(h, w, image.shape[2], lr_step)
         # Detail that is not stored is not coded either (the LR's symbols never depend on it).

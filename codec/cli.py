@@ -182,10 +182,10 @@ def build_parser(extensions: Extensions | None = None) -> argparse.ArgumentParse
     f.add_argument("-o", "--output", required=True, help="output tables file (.npz)")
     f.add_argument("--max-images", type=int, default=0, help="use only the first N images (0: all)")
     f.add_argument("--wavelet", choices=("9/7", "5/3"), default="9/7", help="the lossy wavelet the tables are for (default 9/7)")
-    f.add_argument("--context-scheme", type=int, choices=(1, 2, 3), default=2, help="entropy.coder.SCHEMES key (default 2)")
+    f.add_argument("--context-scheme", type=int, choices=(1, 2, 3, 4), default=2, help="entropy.coder.SCHEMES key (default 2)")
     f.add_argument("--segment-symbols", type=int, default=1 << 20, help="symbols per rANS stream, 0 for one stream (default 2^20)")
     f.add_argument("--for-level", action="store_true",
-                   help="fit on the shipped learned level's output (w97-laplace-2; use --context-scheme 3)")
+                   help="fit on the shipped learned level's output (w97-laplace-2: --context-scheme 3; w97-adaptive-1: 4)")
     for add_parser, _ in (extensions or {}).values():
         add_parser(sub)
     return p

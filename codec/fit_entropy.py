@@ -22,7 +22,7 @@ from codec.api import _downscale, quality_to_step
 from codec.pixels import list_images
 from codec.train import load_rgb, split_train_val
 from entropy import coder
-from entropy.contexts import LOSSLESS_STEP
+from entropy.contexts import FEATURES, LOSSLESS_STEP, WEIGHT_BITS, Predictor, pass_features, third_octave_thresholds
 from entropy.tables import EntropyTables, build_family, fit_context_map
 
 FIT_QUALITIES = (100, 95, 90, 85, 80, 70, 60, 50, 40, 30, 20, 10)
@@ -53,26 +53,71 @@ def histograms_for(images: list[np.ndarray], lossy_wavelet: str, context_scheme:
     return [dict(c) for c in counts]
 
 
-def level_histograms(images: list[np.ndarray], context_scheme: int) -> list[dict[int, int]]:
+def level_histograms(images: list[np.ndarray], context_scheme: int,
+                     predictor: Predictor | None = None) -> list[dict[int, int]]:
     """What learned-level files code: each image through the shipped level over its quality sweep."""
+    counts: list[dict[int, int]] = [defaultdict(int) for _ in range(coder.SCHEMES[context_scheme].n_contexts)]
+    for rgb, layout, first_level in _level_images(images, LEVEL_STEPS):
+        parts = ("lr", "detail") if first_level else ("all",)
+        _count(counts, coder.collect_statistics(rgb, layout, "9/7", context_scheme, first_level, parts, predictor))
+    return [dict(c) for c in counts]
+
+
+class _FeatureRecorder:
+    """Stands in for scheme 4's Predictor while fitting it: keeps each pass's evidence (bin 0 for all)."""
+
+    def __init__(self) -> None:
+        self.passes: list[tuple[int, np.ndarray]] = []
+
+    def bins(self, cls: int, evidence: list, phase: tuple[int, int], known: np.ndarray | None, n: int) -> np.ndarray:
+        features = pass_features(evidence, phase, known, np.ones(len(FEATURES), bool))
+        columns = [np.zeros(n) if f is None else f.astype(np.float64) for f in features] + [np.ones(n)]
+        self.passes.append((cls, np.stack(columns, axis=1)))
+        return np.zeros(n, np.int64)
+
+
+def _level_images(images: list[np.ndarray], steps: tuple[int, ...]):
+    """(image, layout, first level) for each image: lossless, then through the shipped level at each step."""
     from codec.transform import LevelTransform
 
     net, _ = models.load_model(models.LEVEL_MODEL, models.latest_revision(models.LEVEL_MODEL))
-    counts: list[dict[int, int]] = [defaultdict(int) for _ in range(coder.SCHEMES[context_scheme].n_contexts)]
     for rgb in images:
-        layout = coder.ImageLayout(rgb.shape[0], rgb.shape[1], 3, LOSSLESS_STEP)
-        _count(counts, coder.collect_statistics(rgb, layout, "9/7", context_scheme))
-        for lr_step in LEVEL_STEPS:
-            layout = coder.ImageLayout(rgb.shape[0], rgb.shape[1], 3, lr_step)
-            _count(counts, coder.collect_statistics(rgb, layout, "9/7", context_scheme, LevelTransform(net, lr_step),
-                                                    ("lr", "detail")))
-    return [dict(c) for c in counts]
+        yield rgb, coder.ImageLayout(rgb.shape[0], rgb.shape[1], 3, LOSSLESS_STEP), None
+        for lr_step in steps:
+            yield rgb, coder.ImageLayout(rgb.shape[0], rgb.shape[1], 3, lr_step), LevelTransform(net, lr_step)
+
+
+def fit_predictor(images: list[np.ndarray], steps: tuple[int, ...]) -> Predictor:
+    """Scheme 4's weights: per class, the non-negative least-squares fit of |value| on the evidence
+    (the predicted magnitude is a Laplace scale up to a constant), rounded to 2^-12 fixed point."""
+    from scipy.optimize import nnls
+
+    scheme = coder.SCHEMES[4]
+    n = len(FEATURES)
+    gram, moment = np.zeros((scheme.n_classes, n, n)), np.zeros((scheme.n_classes, n))
+    for rgb, layout, first_level in _level_images(images, steps):
+        recorder = _FeatureRecorder()
+        pairs = coder.collect_statistics(rgb, layout, "9/7", 4, first_level, ("lr", "detail") if first_level else ("all",),
+                                         recorder)
+        bands = [values for ctx, values in pairs if ctx.size and (ctx[0] // scheme.n_bins) % scheme.n_classes < scheme.n_classes - 2]
+        for (cls, x), values in zip(recorder.passes, bands):
+            gram[cls] += x.T @ x
+            moment[cls] += x.T @ np.abs(values).astype(np.float64)
+    weights = np.zeros((scheme.n_classes, n), np.int64)
+    for cls in range(scheme.n_classes):
+        if gram[cls, -1, -1] == 0:
+            continue
+        lower = np.linalg.cholesky(gram[cls] + 1e-6 * np.eye(n))  # NNLS on the normal equations
+        w, _ = nnls(lower.T, np.linalg.solve(lower, moment[cls]))
+        weights[cls] = np.round(w * (1 << WEIGHT_BITS)).astype(np.int64)
+    return Predictor(weights, third_octave_thresholds())
 
 
 def fill_unseen(tables: EntropyTables, seen: np.ndarray) -> EntropyTables:
     """Contexts never met in training take the table of the nearest fitted bin of their class."""
-    cmap = tables.context_map.reshape(-1, coder.N_BINS).copy()
-    seen = seen.reshape(-1, coder.N_BINS)
+    n_bins = coder.SCHEMES[tables.context_scheme].n_bins
+    cmap = tables.context_map.reshape(-1, n_bins).copy()
+    seen = seen.reshape(-1, n_bins)
     for row in range(cmap.shape[0]):
         fitted = np.flatnonzero(seen[row])
         if fitted.size == 0:
@@ -90,11 +135,19 @@ def fit(data: Path, max_images: int = 0, lossy_wavelet: str = "9/7", context_sch
     if max_images:
         files = files[:max_images]
     images = [load_rgb(f).permute(1, 2, 0).numpy() for f in files]
+    predictor = None
+    if coder.SCHEMES[context_scheme].learned:
+        if not for_level:
+            raise ValueError("context scheme 4 is fitted on the learned level's output (--for-level)")
+        # The weights are 9 numbers per class: a third of the images at every other step pin them down.
+        predictor = fit_predictor(images[::3], LEVEL_STEPS[::2])
     if for_level:
-        hists = level_histograms(images, context_scheme)
+        hists = level_histograms(images, context_scheme, predictor)
     else:
         hists = histograms_for(images, lossy_wavelet, context_scheme)
     family = build_family(coder.SCHEMES[context_scheme].n_contexts, lossy_wavelet, context_scheme, segment_symbols,
                           segment_crc=for_level)
+    if predictor is not None:
+        family = dataclasses.replace(family, predictor_weights=predictor.weights, predictor_thresholds=predictor.thresholds)
     fitted = fit_context_map(family, hists)
     return fill_unseen(fitted, np.array([bool(h) for h in hists]))

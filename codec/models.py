@@ -142,10 +142,13 @@ def _device_copy(net: InvertibleRescaler, device: str, dtype: torch.dtype) -> In
 
 # Entropy-model id -> tables file in codec/weights. Append only; the id is written in every header.
 ENTROPY_MODELS: dict[str, str] = {"w53-laplace-1": "w53-laplace-1.npz", "w97-laplace-1": "w97-laplace-1.npz",
-                                  "w97-laplace-2": "w97-laplace-2.npz"}
+                                  "w97-laplace-2": "w97-laplace-2.npz", "w97-adaptive-1": "w97-adaptive-1.npz"}
 # w97-laplace-2: fitted on the learned level's output; its LR and detail are separate streams
-# with a CRC per segment. Scale-1 and rescaler files keep the model they were measured with.
-LEVEL_ENTROPY_MODEL = "w97-laplace-2"
+# with a CRC per segment. w97-adaptive-1 (context scheme 4): the same streams, contexts from a
+# learned integer predictor, and per-file bin shifts. Scale-1 and rescaler files keep the model
+# they were measured with.
+LEVEL_ENTROPY_MODEL = "w97-adaptive-1"
+LEVEL_ENTROPY_MODELS = ("w97-laplace-2", "w97-adaptive-1")  # fitted on the level's output: what it may code with
 RESCALER_ENTROPY_MODEL = "w97-laplace-1"
 
 

@@ -109,6 +109,8 @@ def pyramid_bits(planes: list[tuple[Tensor, list[tuple[Tensor, Tensor, Tensor]]]
         scales: :func:`table_scales` of the entropy model.
     """
     scheme = SCHEMES[scheme_id]
+    if scheme.learned:
+        raise ValueError(f"the rate proxy follows context schemes 1-3, not {scheme_id}: train with w97-laplace-1 or -2 tables")
     n_classes = scheme.n_classes
     scales = scales.to(planes[0][0].device)
     total = torch.zeros(planes[0][0].shape[0], dtype=planes[0][0].dtype, device=planes[0][0].device)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from entropy.contexts import Predictor
+
 PRECISION = 16
 N_SCALES = 64
 SCALE_MIN, SCALE_MAX = 0.04, 400.0
@@ -47,6 +49,14 @@ class EntropyTables:
     context_scheme: int = 1  # entropy.coder.SCHEMES key (files without the field: 1)
     segment_symbols: int = 0  # symbols per rANS stream; 0: one stream (files without the field)
     segment_crc: bool = False  # each segment carries the CRC-32 of its symbols (files without the field: no)
+    predictor_weights: np.ndarray | None = None  # scheme 4: Predictor.weights
+    predictor_thresholds: np.ndarray | None = None  # scheme 4: Predictor.thresholds
+
+    @property
+    def predictor(self) -> Predictor | None:
+        if self.predictor_weights is None or self.predictor_thresholds is None:
+            return None
+        return Predictor(self.predictor_weights, self.predictor_thresholds)
 
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
@@ -56,6 +66,9 @@ class EntropyTables:
             "segment_symbols": np.array(self.segment_symbols)}
         if self.segment_crc:  # written only when set, so that older tables keep their bytes
             extra["segment_crc"] = np.array(True)
+        if self.predictor_weights is not None:
+            extra["predictor_weights"] = self.predictor_weights.astype(np.int64)
+            extra["predictor_thresholds"] = self.predictor_thresholds.astype(np.int64)
         np.savez_compressed(buf, cdf_data=flat, lengths=self.lengths, offsets=self.offsets,
                             context_map=self.context_map, **extra)
         return buf.getvalue()
@@ -69,11 +82,13 @@ class EntropyTables:
             scheme = int(z["context_scheme"]) if "context_scheme" in z.files else 1
             segment = int(z["segment_symbols"]) if "segment_symbols" in z.files else 0
             crc = bool(z["segment_crc"]) if "segment_crc" in z.files else False
+            weights = z["predictor_weights"].astype(np.int64) if "predictor_weights" in z.files else None
+            thresholds = z["predictor_thresholds"].astype(np.int64) if "predictor_thresholds" in z.files else None
         cdfs = np.zeros((len(lengths), int(lengths.max())), dtype=np.int32)
         starts = np.concatenate([[0], np.cumsum(lengths)])
         for i, n in enumerate(lengths):
             cdfs[i, :n] = flat[starts[i] : starts[i + 1]]
-        return cls(cdfs, lengths, offsets, context_map, wavelet, scheme, segment, crc)
+        return cls(cdfs, lengths, offsets, context_map, wavelet, scheme, segment, crc, weights, thresholds)
 
     def digest(self) -> bytes:
         return hashlib.sha256(self.to_bytes()).digest()

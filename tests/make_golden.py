@@ -106,8 +106,21 @@ def cases_v1_2() -> dict[str, bytes]:
     }
 
 
+def cases_v1_2_adaptive() -> dict[str, bytes]:
+    """Written 2026-12-02: container 1.2 with the entropy model w97-adaptive-1 (context scheme 4:
+    the learned predictor and per-file bin shifts) on every path that reaches it: LR and detail,
+    the LR alone, gray, and RGBA (its alpha plane coded losslessly by the same model)."""
+    return {
+        "rgb-level-q75-large": codec.encode(large_photo(), quality=75),
+        "rgb-level-q40": codec.encode(photo_like(40, 56, seed=20), quality=40),
+        "gray-level-q60": codec.encode(photo_like(33, 47, 1, seed=21), quality=60),
+        "rgba-level-q85-t05": codec.encode(photo_like(24, 31, 4, seed=22), quality=85, temperature=0.5, seed=5),
+        "rgb-level-q10-nodetail": codec.encode(photo_like(64, 64, seed=23), quality=10),
+    }
+
+
 CASES = {"v1": cases_v1, "v1.1": cases_v1_1, "v1-large": cases_v1_large, "v1.1-large": cases_v1_1_large,
-         "v1.2": cases_v1_2}
+         "v1.2": cases_v1_2, "v1.2-adaptive": cases_v1_2_adaptive}
 
 
 def main(version: str) -> None:

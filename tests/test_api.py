@@ -244,7 +244,8 @@ def test_payload_that_decodes_to_the_wrong_image_is_caught_by_its_checksum():
 
 def test_a_learned_level_payload_with_other_content_fails_its_segment_checksum():
     f = unpack(codec.encode(photo_like(32, 32)))
-    table, body = f.lr_stream[:8], f.lr_stream[8:]  # one segment: keep its length and CRC
+    head = 12 + 8  # the bin shifts of 24 classes, then one segment: keep them, its length and CRC
+    table, body = f.lr_stream[:head], f.lr_stream[head:]
     forged = IrrFile(f.header, table + bytes(reversed(body)), minor=f.minor, detail_stream=f.detail_stream)
     with pytest.raises(codec.ChecksumError, match="segment 1 of 1 of the LR stream"):
         codec.decode(pack(forged))
@@ -261,6 +262,7 @@ def test_garbage_input_raises_irr_error(bad):
     {"scale": 0}, {"scale": "2"}, {"scale": True}, {"temperature": -1.0}, {"temperature": float("nan")},
     {"temperature": "warm"}, {"seed": -1}, {"seed": 2**32}, {"seed": 1.5}, {"lossless": "yes"}, {"keep_metadata": 1},
     {"max_pixels": 0}, {"max_pixels": 1.5}, {"detail": "no"}, {"network_revision": "1"},
+    {"entropy_model": "w97-laplace-1"}, {"entropy_model": 2}, {"entropy_model": "w97-laplace-2", "scale": 1},
 ])
 def test_bad_encode_arguments_raise_input_error(kwargs):
     with pytest.raises(codec.InputError, match=next(iter(kwargs))):
@@ -382,7 +384,8 @@ def test_a_tiny_forged_file_declaring_a_big_image_fails_at_its_first_segment():
     f = unpack(codec.encode(photo_like(32, 32)))
     header = dataclasses.replace(f.header, width=2048, height=2048)
     sizes = (100, 100, 100)
-    table = b"".join(n.to_bytes(4, "big") + bytes(4) for n in sizes)
+    shifts = bytes([0x88]) * 12  # zero bin shifts for the 24 classes of the LR
+    table = shifts + b"".join(n.to_bytes(4, "big") + bytes(4) for n in sizes)
     forged = IrrFile(header, table + np.random.default_rng(0).bytes(sum(sizes)), minor=f.minor)
     data = pack(forged)
     assert len(data) < 1000
@@ -399,3 +402,12 @@ def test_max_pixels_is_the_one_limit_for_inputs(tmp_path, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # Pillow's own limit, far below the image
     assert codec.info(codec.encode(path, max_pixels=10**6))["width"] == 64
     assert Image.MAX_IMAGE_PIXELS == 100  # restored after the read
+
+
+def test_the_learned_level_codes_with_an_older_entropy_model_when_asked():
+    """The ablation row of the benchmarks: the same file but for its entropy model, which its header names."""
+    x = photo_like(48, 64)
+    old, new = codec.encode(x, quality=60, entropy_model="w97-laplace-2"), codec.encode(x, quality=60)
+    assert codec.info(old)["entropy_model"] == "w97-laplace-2" and codec.info(new)["entropy_model"] == "w97-adaptive-1"
+    assert np.array_equal(codec.decode_array(old, thumbnail=True).shape, codec.decode_array(new, thumbnail=True).shape)
+    assert psnr(codec.decode_array(old), x) > 25 and psnr(codec.decode_array(new), x) > 25

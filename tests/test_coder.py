@@ -14,6 +14,7 @@ from bitstream.container import max_stream_bytes
 from bitstream.errors import ChecksumError, FormatError, LimitError
 from codec.models import ENTROPY_MODELS, load_tables
 from entropy.coder import ImageLayout, decode, encode
+from entropy.contexts import SCHEMES
 from entropy.tables import EntropyTables
 from tests.conftest import photo_like
 
@@ -74,11 +75,14 @@ def test_stream_over_its_bound_is_refused_before_decoding(tables):
         decode(bytes(1000), layout, tables, max_stream=999)
 
 
-def one_segment_table(tables, body: int) -> bytes:
-    """A valid one-segment table for a body of ``body`` bytes (with a CRC of 0 where the model has CRCs)."""
+def one_segment_table(tables, body: int, chroma: bool = True) -> bytes:
+    """A valid one-segment table for a body of ``body`` bytes (with a CRC of 0 where the model has
+    CRCs), after zero bin shifts where the model has them (an image's classes, all part)."""
+    scheme = SCHEMES[tables.context_scheme]
+    shifts = bytes([0x88]) * (len(scheme.part_classes("all", chroma)) // 2) if scheme.learned else b""
     if not tables.segment_symbols:
-        return b""
-    return body.to_bytes(4, "big") + (bytes(4) if tables.segment_crc else b"")
+        return shifts
+    return shifts + body.to_bytes(4, "big") + (bytes(4) if tables.segment_crc else b"")
 
 
 def test_forged_streams_decode_to_something_or_fail_cleanly(tables):
@@ -173,12 +177,12 @@ def test_a_stream_of_bypass_escapes_at_the_size_bound_cannot_read_past_the_buffe
         from codec.models import load_tables
         from entropy.coder import ImageLayout, decode
         from bitstream.errors import ChecksumError
+        from tests.test_coder import one_segment_table
         tables = load_tables("{model}")[0]
         layout = ImageLayout(64, 64, 3, 1024)
         n = layout.n_symbols
-        head = (8 if tables.segment_crc else 4) if tables.segment_symbols else 0
-        body = max_stream_bytes(n) - head
-        table = body.to_bytes(4, "big") + bytes(head - 4) if head else b""
+        body = max_stream_bytes(n) - len(one_segment_table(tables, 0))
+        table = one_segment_table(tables, body)
         try:
             print(decode(table + b"\\xff" * body, layout, tables, max_stream_bytes(n)).shape)
         except ChecksumError:
@@ -263,3 +267,42 @@ def test_rdo_never_touches_lossless_bands_such_as_alpha(tables, monkeypatch):
     out = decode(stream, layout, tables, max_stream_bytes(layout.n_symbols))
     assert np.array_equal(out, seen)
     assert np.array_equal(out[..., 3], x[..., 3])
+
+
+def _level_coded(tables, seed: int, monkeypatch=None, no_shifts: bool = False):
+    from codec import models
+    from codec.transform import LevelTransform
+    from entropy import coder
+
+    if no_shifts:
+        monkeypatch.setattr(coder, "_choose_shifts", lambda *args: {})
+    net = models.load_model(models.LEVEL_MODEL, models.latest_revision(models.LEVEL_MODEL))[0]
+    layout = ImageLayout(96, 128, 3, 1800)
+    x = photo_like(96, 128, seed=seed)
+    return layout, coder.encode_parts(x, layout, tables, ("lr", "detail"), LevelTransform(net, layout.lr_step))
+
+
+def test_the_encoders_bin_shifts_code_photos_in_fewer_bytes_than_none(monkeypatch):
+    tables = load_tables("w97-adaptive-1")[0]
+    adapted = sum(len(p) for seed in range(3) for p in _level_coded(tables, seed)[1].payloads)
+    plain = sum(len(p) for seed in range(3) for p in _level_coded(tables, seed, monkeypatch, no_shifts=True)[1].payloads)
+    assert adapted < plain
+
+
+def test_the_bin_shifts_are_read_from_the_stream_and_a_changed_one_is_caught():
+    from entropy import coder
+
+    tables = load_tables("w97-adaptive-1")[0]
+    layout, coded = _level_coded(tables, 7)
+    planes_q, _, crcs = coder.decode_symbols(coded.payloads, layout, tables, ("lr", "detail"))
+    assert crcs == coded.crcs
+    for byte in range(12):  # every byte of the LR's shifts: 24 classes of luma and chroma
+        lr = bytearray(coded.payloads[0])
+        lr[byte] ^= 0x10
+        try:
+            _, _, crcs = coder.decode_symbols([bytes(lr), coded.payloads[1]], layout, tables, ("lr", "detail"))
+        except ChecksumError:
+            continue
+        assert crcs[0] != coded.crcs[0], byte
+    with pytest.raises(FormatError, match="context shifts"):
+        coder.decode_symbols([coded.payloads[0][:5], None], layout, tables, ("lr", "detail"))

@@ -50,3 +50,99 @@ def test_band_steps_take_integers_only():
     """A float step would reintroduce rounding that depends on how the product is written."""
     assert band_step(1000, "luma", 1, 0, "9/7") == band_step(np.int64(1000), "luma", 1, 0, "9/7")
     assert band_step(LOSSLESS_STEP, "co", 3, 2, "9/7") == 1
+
+
+# Scheme 4 (w97-adaptive-1): the learned predictor's evidence and bins.
+
+def _clamped(a: np.ndarray, i: int, j: int) -> int:
+    return int(a[min(max(i, 0), a.shape[0] - 1), min(max(j, 0), a.shape[1] - 1)])
+
+
+def _reference_features(parent, coded, luma, co, band, phases_done, phase):
+    """Scheme 4's evidence for each coefficient of one pass, one coefficient at a time (edge
+    replication at borders, as np.pad's "edge")."""
+    from entropy.contexts import PHASE_OFFSETS
+
+    known = np.zeros(band.shape, np.int64)
+    for r0, c0 in phases_done:
+        known[r0::2, c0::2] = np.abs(band[r0::2, c0::2])
+    rows = []
+    for i in range(phase[0], band.shape[0], 2):
+        for j in range(phase[1], band.shape[1], 2):
+            pi, pj = min(i // 2, parent.shape[0] - 1), min(j // 2, parent.shape[1] - 1)
+            ring = sum(_clamped(np.abs(parent), pi + dy, pj + dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)) - abs(int(parent[pi, pj]))
+            others = sum(_clamped(np.abs(b), i, j) for b in coded)
+            row = [abs(int(parent[pi, pj])), ring, others, abs(int(luma[i, j])), abs(int(co[i, j]))]
+            row += [sum(_clamped(known, i + dy, j + dx) for dy, dx in PHASE_OFFSETS[name]) if phases_done else 0
+                    for name in ("direct", "diagonal", "knight")]
+            rows.append(row)
+    return np.array(rows, np.int64).reshape(-1, 8)
+
+
+def test_scheme_4_evidence_equals_a_coefficient_by_coefficient_reference():
+    from entropy.contexts import FEATURES, band_evidence, known_padded, pass_features
+
+    rng = np.random.default_rng(3)
+    for shape in ((7, 9), (8, 6), (1, 5), (5, 1)):
+        band = rng.integers(-40, 40, shape).astype(np.int32)
+        parent = rng.integers(-40, 40, ((shape[0] + 1) // 2, (shape[1] + 1) // 2)).astype(np.int32)
+        coded = [rng.integers(-9, 9, (shape[0] + 1, shape[1])).astype(np.int32)[: shape[0]]]
+        luma, co = (rng.integers(-9, 9, shape).astype(np.int32) for _ in range(2))
+        evidence = band_evidence(parent, coded, luma, co, shape)
+        phases = [(0, 0), (1, 1), (0, 1), (1, 0)]
+        for p, phase in enumerate(phases):
+            got = pass_features(evidence, phase, known_padded(band, phases[:p]) if p else None, np.ones(len(FEATURES), bool))
+            n = len(range(phase[0], shape[0], 2)) * len(range(phase[1], shape[1], 2))
+            got = np.stack([np.zeros(n, np.int64) if f is None else f for f in got], axis=1).reshape(-1, 8)
+            assert np.array_equal(got, _reference_features(parent, coded, luma, co, band, phases[:p], phase)), (shape, p)
+
+
+def test_predictor_bins_are_integer_thresholds_of_the_weighted_evidence():
+    from entropy.contexts import FEATURES, N_LEARNED_BINS, Predictor, third_octave_thresholds
+
+    thresholds = third_octave_thresholds()
+    assert thresholds.dtype == np.int64 and np.all(np.diff(thresholds) > 0) and len(thresholds) == N_LEARNED_BINS - 2
+    weights = np.zeros((1, len(FEATURES)), np.int64)
+    weights[0, 0] = 3  # 3 * parent
+    parent = np.concatenate([[0], thresholds // 3, thresholds // 3 + 1, [10**9]]).reshape(1, -1).astype(np.int64)
+    evidence = [("band", [parent]), None, None, None, None, parent.shape]  # band_evidence's form
+    bins = Predictor(weights, thresholds).bins(0, evidence, (0, 0), None, parent.shape[1] // 2 + parent.shape[1] % 2)
+    mu = 3 * parent[0, ::2]
+    expected = np.array([0 if m == 0 else 1 + int(np.sum(thresholds <= m)) for m in mu])
+    assert np.array_equal(bins, expected)
+    assert bins.max() == N_LEARNED_BINS - 1 and bins.min() == 0
+
+
+def test_bin_shifts_keep_the_no_evidence_bin_and_stay_in_range():
+    from entropy.contexts import N_LEARNED_BINS, shift_bins
+
+    bins = np.arange(N_LEARNED_BINS)
+    assert np.array_equal(shift_bins(bins, 0), bins)
+    up, down = shift_bins(bins, 3), shift_bins(bins, -8)
+    assert up[0] == 0 and down[0] == 0
+    assert up[1:].min() == 4 and up.max() == N_LEARNED_BINS - 1
+    assert down[1:].min() == 1 and down[-1] == N_LEARNED_BINS - 9
+
+
+def test_every_band_class_a_part_codes_has_a_shift():
+    """The shifts a file stores per part must cover every class the walk of that part uses."""
+    from codec import models
+    from entropy import coder
+    from tests.conftest import photo_like
+
+    tables = models.load_tables("w97-adaptive-1")[0]
+    scheme = coder.SCHEMES[tables.context_scheme]
+    for channels, parts in ((3, ("lr", "detail")), (1, ("lr", "detail")), (3, ("all",))):
+        layout = coder.ImageLayout(40, 52, channels, 2000)
+        planes_q, steps = coder.analyse(photo_like(40, 52, channels), layout, "9/7")
+        for part in parts:
+            used: set[int] = set()
+
+            def record(ctx, values, _):
+                if ctx.size:
+                    used.add(int(ctx[0] // scheme.n_bins) % scheme.n_classes)
+                return values
+
+            coder._walk(planes_q, layout.plane_kinds(), steps, record, scheme, part=part, predictor=tables.predictor)
+            band_classes = {c for c in used if c < scheme.n_classes - 2}
+            assert band_classes and band_classes <= set(scheme.part_classes(part, channels >= 3))

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 import codec
+from codec.models import ENTROPY_MODELS
 
 GOLDEN = Path(__file__).parent / "golden"
 INDEX = {stem: entry for f in sorted(GOLDEN.glob("v*.json")) for stem, entry in json.loads(f.read_text()).items()}
@@ -43,7 +44,7 @@ def test_golden_file_decodes_at_its_own_temperature_as_recorded(stem):
     assert np.abs(np.asarray(decoded).astype(int) - np.asarray(expected)).max() <= 1
 
 
-@pytest.mark.parametrize("model", ["w53-laplace-1", "w97-laplace-1", "w97-laplace-2"])
+@pytest.mark.parametrize("model", sorted(ENTROPY_MODELS))
 def test_every_entropy_model_has_a_realistic_golden_file(model):
     """At least 256x256 with the full level count; segmented models with a stream over 2^20 symbols."""
     large = [entry["info"] for entry in INDEX.values()

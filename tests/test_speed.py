@@ -53,7 +53,8 @@ def test_thumbnail_decode_768x512(benchmark, image):
     assert out.shape == (256, 384, 3)
 
 
-@pytest.mark.parametrize("model", [RESCALER_ENTROPY_MODEL, LEVEL_ENTROPY_MODEL])
+# w97-laplace-2 was the learned level's model before w97-adaptive-1: the per-symbol yardstick.
+@pytest.mark.parametrize("model", sorted({RESCALER_ENTROPY_MODEL, "w97-laplace-2", LEVEL_ENTROPY_MODEL}))
 def test_entropy_coding_alone_384x256(benchmark, model):
     tables = load_tables(model)[0]
     lr = photo_like(256, 384)
@@ -64,6 +65,25 @@ def test_entropy_coding_alone_384x256(benchmark, model):
         return entropy_decode(stream, layout, tables, 10**8)
 
     benchmark.pedantic(round_trip, rounds=3, iterations=1)
+
+
+@pytest.mark.parametrize("model", sorted({"w97-laplace-2", LEVEL_ENTROPY_MODEL}))
+def test_entropy_decoding_alone_768x512(benchmark, image, model):
+    """Entropy decoding of a default -q 75 file's symbols (LR and detail), per model: the same
+    symbols' decode time, so the ratio is the per-symbol speed."""
+    from codec import models
+    from codec.api import EncodeSettings
+    from codec.transform import LevelTransform
+    from entropy import coder
+
+    tables = load_tables(model)[0]
+    net = models.load_model(models.LEVEL_MODEL, models.latest_revision(models.LEVEL_MODEL))[0]
+    lr_step = EncodeSettings(quality=75).lr_step
+    layout = ImageLayout(512, 768, 3, lr_step)
+    coded = coder.encode_parts(image, layout, tables, ("lr", "detail"), LevelTransform(net, lr_step), rdo=False)
+    _, _, crcs = benchmark.pedantic(coder.decode_symbols, args=(coded.payloads, layout, tables, ("lr", "detail")),
+                                    rounds=3, iterations=1)
+    assert crcs == coded.crcs
 
 
 def test_learned_level_inverse_pass_768x512(benchmark, image):

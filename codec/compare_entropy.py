@@ -1,0 +1,147 @@
+"""Entropy models compared on the same symbols: what a new model buys at equal transform and quantisation.
+
+    python -m codec.compare_entropy --data ../shared/data/eval -o bench/results/entropy-eval.json
+    python -m codec.compare_entropy --data ../shared/data/train --held-out -o bench/results/entropy-heldout.json
+    python -m codec.compare_entropy --data ../shared/data/train --held-out --adaptation -o bench/results/adaptation-heldout.json
+
+For each photo and quality, the learned level's quantised pyramid is coded (real rANS bytes: the
+LR, and the detail where the default stores it) by every model in ``MODELS``:
+
+- ``equal_symbols``: without rate-distortion lowering, so that every model codes the very same
+  symbols; the share of the rate between 0.25 and 1 bpp is the entropy model's own gain.
+- ``encoder``: as the encoder codes them (lowering under each model's own tables): the bytes a
+  file of that quality holds with each model. No photo may grow by more than 1 % against the
+  model it replaces.
+
+``--held-out`` uses the training folder's held-out photos (``codec.train.split_train_val``).
+``--adaptation`` measures the per-file adaptation's two forms instead (:func:`adaptation_bits`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from codec import api, models
+from codec.pixels import list_images
+from codec.train import split_train_val
+from codec.transform import LevelTransform
+from entropy import coder
+
+MODELS = ("w97-laplace-1", "w97-laplace-2", "w97-adaptive-1")
+ADAPTIVE, NO_SHIFTS = "w97-adaptive-1", "w97-adaptive-1 without shifts"  # the ablation of per-file adaptation
+QUALITIES = (15, 22, 30, 40, 55, 70, 80, 88, 94)
+BPP_RANGE = (0.25, 1.0)
+
+
+def _rgb(path: Path) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def measure(rgb: np.ndarray, quality: int) -> dict:
+    """Payload bytes of one photo at one quality under every model, both ways."""
+    lr_step = api.EncodeSettings(quality=quality).lr_step
+    parts = ("lr", "detail") if quality >= api.DETAIL_FROM_QUALITY else ("lr",)
+    net = models.load_model(models.LEVEL_MODEL, models.latest_revision(models.LEVEL_MODEL))[0]
+    layout = coder.ImageLayout(rgb.shape[0], rgb.shape[1], 3, lr_step)
+    row: dict = {"quality": quality, "pixels": rgb.shape[0] * rgb.shape[1],
+                 "file_bytes": len(api.encode(rgb, quality=quality)), "equal_symbols": {}, "encoder": {}}
+    for model, adapt in [(m, True) for m in MODELS] + [(ADAPTIVE, False)]:
+        tables = models.load_tables(model)[0]
+        for key, rdo in (("equal_symbols", False), ("encoder", True)):
+            coded = coder.encode_parts(rgb, layout, tables, parts, LevelTransform(net, lr_step), rdo=rdo, adapt=adapt)
+            row[key][model if adapt else NO_SHIFTS] = sum(len(p) for p in coded.payloads)
+    return row
+
+
+def adaptation_bits(rgb: np.ndarray, quality: int) -> dict:
+    """The two ways of adapting w97-adaptive-1's bins to a photo, in ideal code lengths of the
+    same symbols (no lowering): none; forward (each class's best shift, chosen by the encoder and
+    sent: 4 bits per class of each part); backward (no side information: before each pass, the
+    shift that would have coded the class's earlier passes best, as a decoder could track)."""
+    lr_step = api.EncodeSettings(quality=quality).lr_step
+    parts = ("lr", "detail") if quality >= api.DETAIL_FROM_QUALITY else ("lr",)
+    net = models.load_model(models.LEVEL_MODEL, models.latest_revision(models.LEVEL_MODEL))[0]
+    tables = models.load_tables(ADAPTIVE)[0]
+    scheme = coder.SCHEMES[tables.context_scheme]
+    layout = coder.ImageLayout(rgb.shape[0], rgb.shape[1], 3, lr_step)
+    pairs = coder.collect_statistics(rgb, layout, "9/7", tables.context_scheme, LevelTransform(net, lr_step), parts,
+                                     tables.predictor)
+    bits = tables.symbol_bits()
+    zero = coder.SHIFT_CANDIDATES.index(0)
+    per_class: dict[int, np.ndarray] = {}  # bits of the class's passes so far, per candidate shift
+    unshifted = backward = 0.0  # the LL residuals (one context, never shifted) and the band classes
+    for ctx, values in pairs:
+        cls = int(ctx[0] // scheme.n_bins) % scheme.n_classes if ctx.size else scheme.n_classes
+        if cls >= scheme.n_classes - 2:
+            unshifted += coder.value_bits(bits, tables, tables.context_map[ctx], values).sum() if ctx.size else 0.0
+            continue
+        b = ctx % scheme.n_bins
+        costs = np.array([coder.value_bits(bits, tables, tables.context_map[ctx - b + coder.shift_bins(b, k)], values).sum()
+                          for k in coder.SHIFT_CANDIDATES])
+        past = per_class.setdefault(cls, np.zeros(len(coder.SHIFT_CANDIDATES)))
+        backward += costs[int(np.argmin(past)) if past.any() else zero]
+        past += costs
+    side = 4 * sum(len(scheme.part_classes(part, True)) for part in parts)
+    none = unshifted + sum(c[zero] for c in per_class.values())
+    forward = unshifted + sum(c.min() for c in per_class.values()) + side
+    return {"quality": quality, "pixels": rgb.shape[0] * rgb.shape[1], "none": none / 8, "forward": forward / 8,
+            "backward": (unshifted + backward) / 8}
+
+
+def summarise(rows: list[dict]) -> dict:
+    """Per model, bytes against w97-laplace-1 (equal symbols, in the bpp range) and the largest
+    growth of any photo against w97-laplace-2 (encoder, every quality)."""
+    in_range = [r for r in rows if BPP_RANGE[0] <= 8 * r["file_bytes"] / r["pixels"] <= BPP_RANGE[1]]
+    out: dict = {"points_in_bpp_range": len(in_range)}
+    def ratio(key: str, model: str, base: str) -> float | None:
+        if not in_range:
+            return None
+        return sum(r[key][model] for r in in_range) / sum(r[key][base] for r in in_range) - 1
+
+    for model in (*MODELS, NO_SHIFTS):
+        out[model] = {"equal_symbols_vs_w97_laplace_1": ratio("equal_symbols", model, "w97-laplace-1"),
+                      "encoder_vs_w97_laplace_2_in_range": ratio("encoder", model, "w97-laplace-2"),
+                      "largest_growth_vs_w97_laplace_2": max(r["encoder"][model] / r["encoder"]["w97-laplace-2"] - 1
+                                                             for r in rows)}
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", required=True)
+    p.add_argument("--held-out", action="store_true", help="only the held-out photos of a training folder")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--adaptation", action="store_true", help="only the ablation of forward vs backward adaptation")
+    args = p.parse_args(argv)
+    files = list_images(Path(args.data), recursive=True)
+    if args.held_out:
+        files = split_train_val(files)[1]
+    if args.adaptation:
+        rows = [{"photo": f.name, **adaptation_bits(_rgb(f), q)} for f in files for q in QUALITIES]
+        totals = {k: sum(r[k] for r in rows) for k in ("none", "forward", "backward")}
+        result = {"data": args.data, "held_out": args.held_out, "rows": rows,
+                  "summary": {k: v / totals["none"] - 1 for k, v in totals.items()}}
+        Path(args.output).write_text(json.dumps(result, indent=1))
+        print(json.dumps(result["summary"], indent=1))
+        return
+    rows = []
+    for f in files:
+        rgb = _rgb(f)
+        for quality in QUALITIES:
+            rows.append({"photo": f.name, **measure(rgb, quality)})
+            r = rows[-1]
+            print(f.name, quality, f"{8 * r['file_bytes'] / r['pixels']:.3f} bpp",
+                  " ".join(f"{m}={r['equal_symbols'][m]}/{r['encoder'][m]}" for m in r["encoder"]), flush=True)
+    result = {"data": args.data, "held_out": args.held_out, "summary": summarise(rows), "rows": rows}
+    Path(args.output).write_text(json.dumps(result, indent=1))
+    print(json.dumps(result["summary"], indent=1))
+
+
+if __name__ == "__main__":
+    main()
