@@ -31,6 +31,7 @@ from codec.pixels import list_images
 from codec.train import split_train_val
 from codec.transform import LevelTransform
 from entropy import coder
+from entropy.tables import value_bits
 
 MODELS = ("w97-laplace-1", "w97-laplace-2", "w97-adaptive-1")
 ADAPTIVE, NO_SHIFTS = "w97-adaptive-1", "w97-adaptive-1 without shifts"  # the ablation of per-file adaptation
@@ -79,10 +80,10 @@ def adaptation_bits(rgb: np.ndarray, quality: int) -> dict:
     for ctx, values in pairs:
         cls = int(ctx[0] // scheme.n_bins) % scheme.n_classes if ctx.size else scheme.n_classes
         if cls >= scheme.n_classes - 2:
-            unshifted += coder.value_bits(bits, tables, tables.context_map[ctx], values).sum() if ctx.size else 0.0
+            unshifted += value_bits(bits, tables, tables.context_map[ctx], values).sum() if ctx.size else 0.0
             continue
         b = ctx % scheme.n_bins
-        costs = np.array([coder.value_bits(bits, tables, tables.context_map[ctx - b + coder.shift_bins(b, k)], values).sum()
+        costs = np.array([value_bits(bits, tables, tables.context_map[ctx - b + coder.shift_bins(b, k)], values).sum()
                           for k in coder.SHIFT_CANDIDATES])
         past = per_class.setdefault(cls, np.zeros(len(coder.SHIFT_CANDIDATES)))
         backward += costs[int(np.argmin(past)) if past.any() else zero]

@@ -35,7 +35,7 @@ from bitstream.container import max_stream_bytes
 from bitstream.errors import ChecksumError, FormatError, LimitError
 from entropy.contexts import (LOSSLESS_STEP, SCHEMES, ContextScheme, Predictor, band_evidence, band_steps, known_padded,
                               shift_bins, stepset_of)
-from entropy.tables import EntropyTables
+from entropy.tables import EntropyTables, value_bits
 from entropy.wavelet import Bands, dwt2, idwt2, levels_for, ycocg_channels, ycocg_forward
 
 @dataclass(frozen=True)
@@ -422,15 +422,6 @@ def encode(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables) -> tu
 # In the encoder, where the lowering follows the shifted tables, they save 2 % (9.7 % against
 # w97-laplace-2 with them, 7.8 % without: ``python -m codec.compare_entropy``).
 SHIFT_CANDIDATES = (0, -1, 1, -2, 2, -3, 3, -4, 4)
-
-
-def value_bits(bits: np.ndarray, tables: EntropyTables, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Bits of each value under its table (``bits``: tables.symbol_bits()), an overflow's bypass included."""
-    index = values.astype(np.int64) - tables.offsets[rows]
-    n_symbols = tables.lengths[rows] - 2  # the last entry is the overflow symbol
-    inside = (index >= 0) & (index < n_symbols)
-    cost = bits[rows, np.where(inside, index, n_symbols)]
-    return np.where(inside, cost, cost + 2 * np.log2(np.abs(index) + 2) + 4)
 
 
 def _choose_shifts(planes_q: list, kinds: list[str], steps: list[dict], tables: EntropyTables, part: str,

@@ -81,8 +81,7 @@ class ContextScheme:
         rows, cols = np.indices(shape)
         if self.passes == 2:
             return [(rows + cols) % 2 == 0, (rows + cols) % 2 == 1]
-        r, c = rows % 2, cols % 2
-        return [(r == 0) & (c == 0), (r == 1) & (c == 1), (r == 0) & (c == 1), (r == 1) & (c == 0)]
+        return [(rows % 2 == r0) & (cols % 2 == c0) for r0, c0 in self.phases()]
 
     def neighbours(self, known: np.ndarray) -> np.ndarray:
         """Activity from already-decoded neighbours (``known`` is zero where not yet decoded)."""
@@ -184,7 +183,8 @@ def _phase_sum(padded: np.ndarray, phase: tuple[int, int], offsets: tuple[tuple[
 
 def pass_features(evidence: list, phase: tuple[int, int], known: np.ndarray | None,
                   need: np.ndarray) -> list[np.ndarray | None]:
-    """Every term of FEATURES but the constant at one pass's coefficients (``phase``: see PHASES),
+    """Every term of FEATURES but the constant at one pass's coefficients (``phase``: one of
+    ContextScheme.phases()),
     where ``need`` says so. ``known``: |the band's values decoded in earlier passes| (zero
     elsewhere), edge-padded by 2, or None in the first pass."""
     *sources, shape = evidence

@@ -131,26 +131,30 @@ def build_family(n_contexts: int, lossy_wavelet: str = "5/3", context_scheme: in
                          context_scheme, segment_symbols, segment_crc)
 
 
-def code_lengths(tables: EntropyTables, histogram: dict[int, int]) -> np.ndarray:
+def value_bits(bits: np.ndarray, tables: EntropyTables, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Bits of each value under its table (``bits``: tables.symbol_bits()): the symbol's, or the
+    overflow symbol's plus its bypass-coded value (about 2 * log2 of its size + 4)."""
+    index = values.astype(np.int64) - tables.offsets[rows]
+    n_symbols = tables.lengths[rows] - 2  # the last entry is the overflow symbol
+    inside = (index >= 0) & (index < n_symbols)
+    cost = bits[rows, np.where(inside, index, n_symbols)]
+    return np.where(inside, cost, cost + 2 * np.log2(np.abs(index) + 2) + 4)
+
+
+def code_lengths(tables: EntropyTables, histogram: dict[int, int], bits: np.ndarray | None = None) -> np.ndarray:
     """Bits to code a histogram {value: count} with every table of the family; (N_SCALES,)."""
+    bits = tables.symbol_bits() if bits is None else bits
     values = np.array(list(histogram), dtype=np.int64)
     counts = np.array(list(histogram.values()), dtype=np.float64)
-    bits = np.zeros(len(tables.lengths))
-    for t, (row, n, off) in enumerate(zip(tables.cdfs, tables.lengths, tables.offsets)):
-        idx = values - off
-        inside = (idx >= 0) & (idx < n - 2)
-        freq = np.where(inside, row[np.clip(idx + 1, 0, n - 1)] - row[np.clip(idx, 0, n - 1)], row[n - 1] - row[n - 2])
-        cost = PRECISION - np.log2(np.maximum(freq, 1))
-        # Overflow symbols also pay for their bypass-coded value (about 2 * log2 of its size + 4).
-        cost = cost + np.where(inside, 0.0, 2 * np.log2(np.abs(idx) + 2) + 4)
-        bits[t] = float((cost * counts).sum())
-    return bits
+    return np.array([float((value_bits(bits, tables, np.full(values.size, t), values) * counts).sum())
+                     for t in range(len(tables.lengths))])
 
 
 def fit_context_map(tables: EntropyTables, histograms: list[dict[int, int]]) -> EntropyTables:
     """For each context, the table that codes its training histogram in the fewest bits."""
     context_map = tables.context_map.copy()
+    bits = tables.symbol_bits()
     for ctx, hist in enumerate(histograms):
         if hist:
-            context_map[ctx] = int(np.argmin(code_lengths(tables, hist)))
+            context_map[ctx] = int(np.argmin(code_lengths(tables, hist, bits)))
     return dataclasses.replace(tables, context_map=context_map)
