@@ -158,7 +158,10 @@ def build_parser(extensions: Extensions | None = None) -> argparse.ArgumentParse
                    help="level: the codec's learned transform level, trained for rate and distortion (default); "
                         "rescaler: the x2/x4 invertible rescaler of --scale 2|4")
     t.add_argument("--tables", default=None,
-                   help="level: entropy tables whose contexts the rate proxy follows (default: the shipped w97-laplace-1)")
+                   help="level: entropy tables whose contexts the rate proxy follows (default: the shipped model "
+                        "the level's files are coded with)")
+    t.add_argument("--init", default=None,
+                   help="level: weights file to start from, e.g. codec/weights/irr-level-r1.safetensors (skips the warm start)")
     t.add_argument("--scale", type=int, choices=(2, 4), default=2, help="rescaler: its scale")
     t.add_argument("--iterations", type=int, default=None,
                    help="total iterations, resume continues to this (default: level 2500 after a 2000-step warm start, rescaler 8000)")
@@ -358,8 +361,10 @@ def _train(args: argparse.Namespace) -> None:
     if args.kind == "level":
         from codec.train_level import LevelTrainConfig, train as train_level
 
-        tables = args.tables or str(Path(__file__).parent / "weights" / "w97-laplace-1.npz")
-        cfg = LevelTrainConfig(data=args.data, out=args.out, tables=tables, revision=args.revision,
+        from codec.models import ENTROPY_MODELS, LEVEL_ENTROPY_MODEL
+
+        tables = args.tables or str(Path(__file__).parent / "weights" / ENTROPY_MODELS[LEVEL_ENTROPY_MODEL])
+        cfg = LevelTrainConfig(data=args.data, out=args.out, tables=tables, init=args.init, revision=args.revision,
                                iterations=given(args.iterations, 2500), batch=given(args.batch, 8),
                                patch=given(args.patch, 128), lr=given(args.lr, 1e-4), blocks=given(args.blocks, 2),
                                hidden=args.hidden, minutes=args.minutes, threads=args.threads, device=args.device,

@@ -37,7 +37,7 @@ from codec.level import (LearnedLevel, LevelConfig, deinterleave_high, dwt_level
                          split, step_channel)
 from codec.pixels import list_images
 from codec.train import PatchSampler, load_rgb, save_run, split_train_val
-from entropy.contexts import band_steps
+from entropy.contexts import Predictor, band_steps
 from entropy.proxy import deadzone, dequantize, pyramid_bits, table_scales
 from entropy.tables import EntropyTables
 from entropy.wavelet import levels_for
@@ -50,7 +50,8 @@ KINDS = ("luma", "co", "cg")
 class LevelTrainConfig:
     data: str
     out: str
-    tables: str  # entropy tables file whose contexts the rate proxy follows
+    tables: str  # entropy tables file whose contexts (and, scheme 4, predictor) the rate proxy follows
+    init: str | None = None  # weights file to start from (then no prediction warm start)
     name: str = "irr-level"
     revision: int = 1
     iterations: int = 2500  # rate-distortion steps, after the prediction warm start
@@ -86,7 +87,8 @@ def quantize_ste(c: Tensor, step: int) -> Tensor:
     return torch.where(q != 0, c + (dequantize(q, step) - c).detach(), torch.zeros_like(c))
 
 
-def simulate(level: LearnedLevel, x: Tensor, lr_step: int, scales: Tensor, scheme: int) -> dict[str, Tensor]:
+def simulate(level: LearnedLevel, x: Tensor, lr_step: int, scales: Tensor, scheme: int,
+             predictor: Predictor | None = None) -> dict[str, Tensor]:
     """One pass of the codec in float: x (B, 3, H, W) in 8-bit units, H and W multiples of 2^levels.
 
     Returns per-image ``bits`` and summed squared error ``sse`` (both (B,)), and ``x_hat``.
@@ -105,7 +107,7 @@ def simulate(level: LearnedLevel, x: Tensor, lr_step: int, scales: Tensor, schem
             ll, bands = dwt_level(ll)
             pyramid.append(tuple(b[:, 0] for b in bands))
         planes.append((ll[:, 0], [level1, *pyramid]))
-    bits = pyramid_bits(planes, list(KINDS), steps, scheme, scales)
+    bits = pyramid_bits(planes, list(KINDS), steps, scheme, scales, predictor)
     low_hat, high_hat = [], []
     for (ll, bands), plane_steps in zip(planes, steps):
         ll = quantize_ste(ll, plane_steps["ll"])[:, None]
@@ -133,7 +135,8 @@ VALIDATION_STEPS = (2.0, 8.0, 32.0, 128.0)
 
 
 @torch.no_grad()
-def validate(level: LearnedLevel, images: list[Tensor], scales: Tensor, scheme: int, device: torch.device) -> dict:
+def validate(level: LearnedLevel, images: list[Tensor], scales: Tensor, scheme: int, device: torch.device,
+             predictor: Predictor | None = None) -> dict:
     """Simulated bpp and PSNR-RGB at a few steps on 256x256 centre crops of held-out training images."""
     level.eval()
     crops = []
@@ -144,7 +147,7 @@ def validate(level: LearnedLevel, images: list[Tensor], scales: Tensor, scheme: 
     out: dict[str, float] = {}
     for step in VALIDATION_STEPS:
         lr_step = round(step * 256)
-        r = simulate(level, x, lr_step, scales, scheme)
+        r = simulate(level, x, lr_step, scales, scheme, predictor)
         mse = ((torch.round(r["x_hat"].clamp(0, 255)) - x) ** 2).flatten(1).mean(1)
         out[f"val_bpp@{step:g}"] = float(r["bits"].mean()) / (256 * 256)
         out[f"val_psnr@{step:g}"] = float((10 * torch.log10(255**2 / mse)).mean())
@@ -176,14 +179,24 @@ def train(cfg: LevelTrainConfig, progress: bool = True) -> dict[str, float]:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     tables = EntropyTables.from_bytes(Path(cfg.tables).read_bytes())
-    scales, scheme = table_scales(tables).to(device), tables.context_scheme
+    scales, scheme, predictor = table_scales(tables).to(device), tables.context_scheme, tables.predictor
     train_files, val_files = split_train_val(list_images(Path(cfg.data), recursive=True))
     rng = random.Random(cfg.seed)
     torch.manual_seed(cfg.seed)
     sampler = PatchSampler([load_rgb(f) for f in train_files], cfg.patch, rng)
     val_images = [im for im in (load_rgb(f) for f in val_files) if min(im.shape[1:]) >= 256]
 
-    level = LearnedLevel(LevelConfig(cfg.blocks, cfg.hidden, cfg.depth, cfg.update_hidden)).to(device)
+    if cfg.init:
+        from codec.models import deserialize
+
+        level = deserialize(Path(cfg.init).read_bytes()).to(device)
+        if not isinstance(level, LearnedLevel):
+            raise ValueError(f"{cfg.init} holds no learned level")
+        cfg.pretrain = 0  # its prediction is already trained
+        for p in level.parameters():
+            p.requires_grad_(True)
+    else:
+        level = LearnedLevel(LevelConfig(cfg.blocks, cfg.hidden, cfg.depth, cfg.update_hidden)).to(device)
     opt = torch.optim.Adam(level.parameters(), lr=cfg.pretrain_lr if cfg.pretrain else cfg.lr)
     step, elapsed_before = 0, 0.0
     ckpt_path = out / "checkpoint.pt"
@@ -223,7 +236,7 @@ def train(cfg: LevelTrainConfig, progress: bool = True) -> dict[str, float]:
     metrics: dict[str, float] = {}
     sums: dict[str, float] = {}
     # The untrained level's held-out losses: the yardstick of every validation (1.0 = no better).
-    baseline = validate(LearnedLevel(level.config).to(device), val_images, scales, scheme, device) if val_images else {}
+    baseline = validate(LearnedLevel(level.config).to(device), val_images, scales, scheme, device, predictor) if val_images else {}
     best_path = out / "best.json"
     best_score = json.loads(best_path.read_text())["val_score"] if best_path.exists() else math.inf
     since_log, tick = 0, time.perf_counter()
@@ -248,7 +261,7 @@ def train(cfg: LevelTrainConfig, progress: bool = True) -> dict[str, float]:
             progress_now = rd_progress()
             lr_now = cfg.lr * min(1.0, (progress_now + 1 / cfg.iterations) / 0.02) * 0.5 * (1 + math.cos(math.pi * progress_now))
             lr_step = draw_lr_step(rng, cfg)
-            result = simulate(level, x, lr_step, scales, scheme)
+            result = simulate(level, x, lr_step, scales, scheme, predictor)
             loss = loss_of(result, lr_step, pixels)
             # D / step^2 + lambda R falls ~1/step across the range (1.36 at step 2, 0.028 at 128 for
             # the untrained level): scaled by the step, every rate weighs about the same in Adam's moments.
@@ -274,7 +287,7 @@ def train(cfg: LevelTrainConfig, progress: bool = True) -> dict[str, float]:
             metrics = {"step": step, "lr": lr_now, "it_per_s": since_log / (time.perf_counter() - tick),
                        "elapsed_s": round(elapsed(), 1), **{k: v / since_log for k, v in sums.items()}}
             if val_images and (step % cfg.validate_every == 0 or last):
-                metrics.update(validate(level, val_images, scales, scheme, device))
+                metrics.update(validate(level, val_images, scales, scheme, device, predictor))
                 score = relative_score(metrics, baseline)
                 metrics["val_score"] = score
                 if step > cfg.pretrain and score < best_score:  # the RD phase's best held-out point is shipped

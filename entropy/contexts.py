@@ -126,7 +126,7 @@ def _shifted_sum(a: np.ndarray, offsets: tuple[tuple[int, int], ...], r: int) ->
 _DIRECT = ((-1, 0), (1, 0), (0, -1), (0, 1))
 _DIAGONAL = ((-1, -1), (-1, 1), (1, -1), (1, 1))
 _KNIGHT = ((-2, -1), (-2, 1), (2, -1), (2, 1), (-1, -2), (1, -2), (-1, 2), (1, 2))
-_RING = _DIRECT + _DIAGONAL
+RING = _DIRECT + _DIAGONAL  # the parent's 8 neighbours
 PHASE_OFFSETS = {"direct": _DIRECT, "diagonal": _DIAGONAL, "knight": _KNIGHT}
 
 
@@ -141,7 +141,7 @@ def band_evidence(parent: np.ndarray | None, coded: list[np.ndarray], luma: np.n
     parent_abs = None if parent is None or parent.size == 0 else np.abs(parent.astype(np.int64))
     others = [b for b in coded if b.size]
     return [None if parent_abs is None else ("parent", [parent_abs]),
-            None if parent_abs is None else ("parent", [_shifted_sum(parent_abs, _RING, 1)]),
+            None if parent_abs is None else ("parent", [_shifted_sum(parent_abs, RING, 1)]),
             ("band", others) if others else None,
             None if luma is None or luma.size == 0 else ("band", [luma]),
             None if co is None or co.size == 0 else ("band", [co]),

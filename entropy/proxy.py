@@ -1,8 +1,9 @@
 """A differentiable estimate of what irr's coder spends on a band pyramid, for training (torch).
 
 It follows ``entropy.coder._walk`` symbol for symbol: the same dead-zone symbols, the same
-integer contexts (parent, co-located bands, luma for chroma, neighbours of earlier passes) and,
-through the entropy model's context map, the same table for each symbol. Only the probability
+integer contexts (parent, co-located bands, luma for chroma, neighbours of earlier passes; for
+scheme 4 the tables' integer predictor over the same evidence, with each file's bin shifts taken
+as 0) and, through the entropy model's context map, the same table for each symbol. Only the probability
 differs: the table's continuous Laplace density integrated over the symbol's interval instead of
 its 16-bit integer CDF (within 0.1 % of the real stream with the coder's own symbols; see tests).
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from entropy.contexts import N_BINS, SCHEMES, ContextScheme, stepset_of
+from entropy.contexts import PHASE_OFFSETS, RING, SCHEMES, ContextScheme, Predictor, stepset_of
 from entropy.tables import EntropyTables, family_scales
 
 # A symbol never costs more than this in the proxy (the coder's overflow path is rarer still).
@@ -97,8 +98,32 @@ def _upsample(parent: Tensor, shape: tuple[int, int]) -> Tensor:
     return parent.abs()[:, rows][:, :, cols]
 
 
+def _padded_sum(a: Tensor, offsets: tuple[tuple[int, int], ...], r: int) -> Tensor:
+    """Sum of ``a`` (B, h, w), edge-padded by ``r``, at ``offsets`` around each position."""
+    p = torch.nn.functional.pad(a[:, None].double(), (r, r, r, r), mode="replicate")[:, 0].long()
+    h, w = a.shape[1:]
+    total = torch.zeros_like(a)
+    for dy, dx in offsets:
+        total = total + p[:, r + dy : r + dy + h, r + dx : r + dx + w]
+    return total
+
+
+def _learned_bins(mask: Tensor, known: Tensor | None, band_terms: list[Tensor | None],
+                  weights: Tensor, thresholds: Tensor) -> Tensor:
+    """Scheme 4's bins (``entropy.contexts.Predictor.bins``) of one pass, as full-band maps: the
+    integer weighting of every evidence term, binned at the predictor's thresholds, no shift."""
+    mu = torch.full(mask.shape, int(weights[-1]), dtype=torch.int64, device=mask.device)
+    phase_terms = [None] * 3 if known is None else [_padded_sum(known, PHASE_OFFSETS[k], 2)
+                                                    for k in ("direct", "diagonal", "knight")]
+    for weight, term in zip(weights[:-1].tolist(), band_terms + phase_terms):
+        if term is not None and weight:
+            mu = mu + weight * term
+    bins = torch.where(mu > 0, 1 + torch.searchsorted(thresholds, mu.flatten(), right=True).view_as(mu), 0)
+    return torch.where(mask, bins, torch.zeros_like(bins))
+
+
 def pyramid_bits(planes: list[tuple[Tensor, list[tuple[Tensor, Tensor, Tensor]]]], kinds: list[str],
-                 steps: list[dict], scheme_id: int, scales: Tensor) -> Tensor:
+                 steps: list[dict], scheme_id: int, scales: Tensor, predictor: Predictor | None = None) -> Tensor:
     """Estimated bits per image, (B,), of unquantised band pyramids.
 
     Args:
@@ -107,18 +132,24 @@ def pyramid_bits(planes: list[tuple[Tensor, list[tuple[Tensor, Tensor, Tensor]]]
         kinds: "luma", "co" or "cg" per plane.
         steps: per plane, the band steps as ``entropy.contexts.band_steps`` gives them.
         scales: :func:`table_scales` of the entropy model.
+        predictor: scheme 4's (``EntropyTables.predictor``); its per-file bin shifts are taken as 0.
     """
     scheme = SCHEMES[scheme_id]
-    if scheme.learned:
-        raise ValueError(f"the rate proxy follows context schemes 1-3, not {scheme_id}: train with w97-laplace-1 or -2 tables")
-    n_classes = scheme.n_classes
-    scales = scales.to(planes[0][0].device)
-    total = torch.zeros(planes[0][0].shape[0], dtype=planes[0][0].dtype, device=planes[0][0].device)
+    if scheme.learned and predictor is None:
+        raise ValueError("context scheme 4 needs the tables' predictor")
+    n_classes, n_bins = scheme.n_classes, scheme.n_bins
+    device = planes[0][0].device
+    scales = scales.to(device)
+    if predictor is not None:
+        weights = torch.from_numpy(predictor.weights).to(device)
+        thresholds = torch.from_numpy(predictor.thresholds).to(device)
+    total = torch.zeros(planes[0][0].shape[0], dtype=planes[0][0].dtype, device=device)
     luma_symbols: list[tuple[Tensor, Tensor, Tensor]] | None = None
+    co_symbols: list[tuple[Tensor, Tensor, Tensor]] | None = None
     for (ll, bands), kind, plane_steps in zip(planes, kinds, steps):
         chroma = kind in ("co", "cg")
         step = plane_steps["ll"]
-        ctx = (stepset_of(step, plane_steps["wavelet"]) * n_classes + n_classes - 2 + chroma) * N_BINS
+        ctx = (stepset_of(step, plane_steps["wavelet"]) * n_classes + n_classes - 2 + chroma) * n_bins
         # The LL band codes differences of its symbols (large values: the dead zone hardly matters).
         residual = _rate(_differences(deadzone(ll, step)), _differences(ll / step), scales[ctx])
         total = total + residual.flatten(1).sum(1)
@@ -129,23 +160,39 @@ def pyramid_bits(planes: list[tuple[Tensor, list[tuple[Tensor, Tensor, Tensor]]]
                 band, q = bands[level - 1][orientation], symbols[level - 1][orientation]
                 step = plane_steps[(level, orientation)]
                 shape = tuple(band.shape[1:])
-                activity = torch.zeros_like(q)
-                if level < len(bands):
-                    activity = activity + 2 * _upsample(symbols[level][orientation], shape)
-                for other in range(orientation):
-                    activity = activity + symbols[level - 1][other].abs()
-                if chroma and luma_symbols is not None:
-                    activity = activity + luma_symbols[level - 1][orientation].abs()
+                earlier = [symbols[level - 1][other].abs() for other in range(orientation)]
+                luma = luma_symbols[level - 1][orientation].abs() if chroma and luma_symbols is not None else None
+                if scheme.learned:  # integer evidence, as the coder computes it
+                    parent = symbols[level][orientation].abs().long() if level < len(bands) else None
+                    co = co_symbols[level - 1][orientation] if kind == "cg" and co_symbols else None
+                    band_terms = [None if parent is None else _upsample(parent, shape),
+                                  None if parent is None else _upsample(_padded_sum(parent, RING, 1), shape),
+                                  sum(earlier).long() if earlier else None, None if luma is None else luma.long(),
+                                  None if co is None else co.abs().long()]
+                else:
+                    activity = torch.zeros_like(q)
+                    if level < len(bands):
+                        activity = activity + 2 * _upsample(symbols[level][orientation], shape)
+                    for other in earlier:
+                        activity = activity + other
+                    if luma is not None:
+                        activity = activity + luma
                 known = torch.zeros_like(q)
                 ctx = torch.zeros_like(q, dtype=torch.int64)
                 base = stepset_of(step, plane_steps["wavelet"]) * n_classes
                 for pass_, mask in enumerate(_polyphase_masks(shape, scheme, q)):
-                    act = activity if pass_ == 0 else activity + _neighbours(known, scheme)
                     cls = scheme.band_class(orientation, pass_, chroma, level == 1)
-                    ctx = torch.where(mask, (base + cls) * N_BINS + _bins(act, scheme), ctx)
+                    if scheme.learned:
+                        bins = _learned_bins(mask, known.abs().long() if pass_ else None, band_terms, weights[cls],
+                                             thresholds)
+                    else:
+                        bins = _bins(activity if pass_ == 0 else activity + _neighbours(known, scheme), scheme)
+                    ctx = torch.where(mask, (base + cls) * n_bins + bins, ctx)
                     known = torch.where(mask, q, known)
                 bits = _rate(q, soft_symbol(band, step), scales[ctx])
                 total = total + bits.flatten(1).sum(1)
         if kind == "luma":
             luma_symbols = symbols
+        if kind == "co":
+            co_symbols = symbols
     return total

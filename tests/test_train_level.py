@@ -56,6 +56,26 @@ def test_the_warm_start_lowers_the_prediction_loss_then_rd_training_runs_and_res
     assert isinstance(net, LearnedLevel) and net.config.hidden == 8
 
 
+def test_a_run_started_from_weights_skips_the_warm_start(tmp_path):
+    from codec.level import LevelConfig
+    from codec.models import serialize
+
+    data, out = make_data(tmp_path / "data"), tmp_path / "run"
+    start = LearnedLevel(LevelConfig(hidden=8, update_hidden=4))
+    with torch.no_grad():
+        for p in start.parameters():
+            p.normal_(0, 0.02)
+    (tmp_path / "start.safetensors").write_bytes(serialize(start, "irr-level", 1))
+    cfg = tiny(data, out, 10)
+    cfg.init = str(tmp_path / "start.safetensors")
+    train(cfg, progress=False)
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [10] and "loss" in rows[0] and "prediction_loss" not in rows[0]
+    trained = deserialize((out / "weights.safetensors").read_bytes())
+    moved = [not torch.equal(a, b) for a, b in zip(trained.state_dict().values(), start.state_dict().values())]
+    assert any(moved) and trained.config == start.config
+
+
 def test_the_simulated_codec_of_an_untrained_level_is_the_wavelet_coder(monkeypatch):
     """Zero-initialised couplings: the simulation's rate is that of the 9/7 path alone (the real
     encoder's RDO, which training does not model, is switched off for the comparison)."""
