@@ -12,11 +12,11 @@ import json
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from bitstream.errors import IrrError
+from codec.files import check_output, is_stream, read_input, write_output
 
 # Output extension -> (Pillow format, the modes it holds as they are). A decoded image in another
 # mode is converted where nothing is lost (gray written as RGB, said in the output line) and
@@ -34,50 +34,6 @@ class UsageError(Exception):
 
 class BatchFailed(IrrError):
     """Some files of a batch failed; each was already reported."""
-
-
-def write_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename; ``-`` is stdout.
-
-    Any failure (no such folder, no permission, a folder in the way, a full disk) leaves the path as
-    it was and raises an ``IrrError`` that names it.
-    """
-    if path == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    if os.path.isdir(path):
-        raise IrrError(f"cannot write {path}: it is a folder")
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".irr-", suffix=".tmp", dir=folder)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; a finished file gets the usual mode
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        raise IrrError(f"cannot write {path}: {e.strerror or e}") from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def read_input(path: str) -> bytes:
-    if path == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise IrrError(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise IrrError(f"is a directory: {path}") from None
-    except OSError as e:
-        raise IrrError(f"cannot read {path}: {e.strerror}") from None
 
 
 def _ranged(kind: type, low: float, high: float):
@@ -118,6 +74,7 @@ def build_parser(extensions: Extensions | None = None) -> argparse.ArgumentParse
     e = sub.add_parser("encode", help="encode an image to .irr", description="Encode any image Pillow reads to .irr.")
     e.add_argument("input", nargs="+", help="input image(s) or folder(s) ('-' for stdin)")
     e.add_argument("-o", "--output", required=True, help="output .irr ('-' for stdout), or a folder for several inputs")
+    e.add_argument("-f", "--force", action="store_true", help="overwrite existing output files (refused by default)")
     e.add_argument("-j", "--jobs", type=int, default=1, help="parallel worker processes for several inputs (default 1)")
     e.add_argument("-q", "--quality", type=_quality, default=DEFAULT_QUALITY,
                    help=f"1..100, higher is better, JPEG's scale (see README 'Quality'); 100 is lossless (default {DEFAULT_QUALITY})")
@@ -138,6 +95,7 @@ def build_parser(extensions: Extensions | None = None) -> argparse.ArgumentParse
     d.add_argument("input", nargs="+", help="input .irr file(s) or folder(s) ('-' for stdin)")
     d.add_argument("-o", "--output", required=True,
                    help="output image, format from the extension ('-' writes PNG to stdout), or a folder for several inputs")
+    d.add_argument("-f", "--force", action="store_true", help="overwrite existing output files (refused by default)")
     d.add_argument("--format", choices=sorted(OUTPUT_FORMATS), default=".png", help="output extension when -o is a folder (default .png)")
     d.add_argument("-j", "--jobs", type=int, default=1, help="parallel worker processes for several inputs (default 1)")
     d.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where the network runs (default auto)")
@@ -183,6 +141,7 @@ def build_parser(extensions: Extensions | None = None) -> argparse.ArgumentParse
     f = sub.add_parser("fit-tables", help="fit the entropy model's context map", description="Fit the entropy tables on training images with the shipped networks.")
     f.add_argument("--data", required=True, help="folder of training images")
     f.add_argument("-o", "--output", required=True, help="output tables file (.npz)")
+    f.add_argument("-f", "--force", action="store_true", help="overwrite an existing output file")
     f.add_argument("--max-images", type=int, default=0, help="use only the first N images (0: all)")
     f.add_argument("--wavelet", choices=("9/7", "5/3"), default="9/7", help="the lossy wavelet the tables are for (default 9/7)")
     f.add_argument("--context-scheme", type=int, choices=(1, 2, 3, 4), default=2, help="entropy.coder.SCHEMES key (default 2)")
@@ -212,6 +171,7 @@ def _jobs(args: argparse.Namespace, suffixes: frozenset[str] | set[str], out_suf
             inputs.append(item)
     many = len(args.input) > 1 or any(item != "-" and Path(item).is_dir() for item in args.input)
     if not many:
+        check_output(args.output, args.force, inputs[0])
         return [(inputs[0], args.output)]
     if "-" in inputs or args.output == "-":
         raise UsageError("'-' (stdin/stdout) works with a single input only")
@@ -220,6 +180,7 @@ def _jobs(args: argparse.Namespace, suffixes: frozenset[str] | set[str], out_suf
         raise UsageError(f"-o {args.output} must be a folder when there are several inputs")
     jobs = [(src, str(out_dir / (Path(src).stem + out_suffix))) for src in inputs]
     _refuse_collisions(jobs)
+    _refuse_existing(jobs, args.force)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -240,6 +201,19 @@ def _refuse_collisions(jobs: list[tuple[str, str]]) -> None:
         seen[key] = src
 
 
+def _refuse_existing(jobs: list[tuple[str, str]], force: bool) -> None:
+    """Every output checked before the first is written: a batch never stops half-way for this."""
+    refused = []
+    for src, dst in jobs:
+        try:
+            check_output(dst, force, src)
+        except IrrError as e:
+            refused.append(str(e))
+    if refused:
+        more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+        raise IrrError(f"{refused[0]}{more}; nothing was written")
+
+
 def _encode_one(src: str, dst: str, args: argparse.Namespace) -> str:
     import io
 
@@ -249,7 +223,7 @@ def _encode_one(src: str, dst: str, args: argparse.Namespace) -> str:
     data = encode(source, quality=args.quality, scale=args.scale, lossless=args.lossless,
                   temperature=args.temperature, seed=args.seed, keep_metadata=not args.strip_metadata,
                   detail={"auto": None, "yes": True, "no": False}[args.detail])
-    write_atomic(dst, data)
+    write_output(dst, data, args.force, src)
     meta = info(data)
     how = {"level": "learned level, detail " + ("coded" if meta["detail_stream_bytes"] else "not stored"),
            "none": "stored directly"}.get(meta["kind"], f"x{meta['scale']} rescaler")
@@ -278,7 +252,7 @@ def _decode_one(src: str, dst: str, args: argparse.Namespace) -> str:
     buf = io.BytesIO()
     extra = {k: im.info[k] for k in ("icc_profile", "exif") if k in im.info and fmt in ("PNG", "TIFF", "WEBP", "JPEG")}
     im.save(buf, fmt, **extra)
-    write_atomic(dst, buf.getvalue())
+    write_output(dst, buf.getvalue(), args.force, src)
     message = f"{dst}: {im.width}x{im.height} {im.mode}{note}"
     if args.compare:
         import numpy as np
@@ -336,7 +310,11 @@ def _batch(fn, jobs: list[tuple[str, str]], args: argparse.Namespace) -> None:
 def _encode(args: argparse.Namespace) -> None:
     from codec.pixels import IMAGE_SUFFIXES
 
-    _batch(_encode_one, _jobs(args, IMAGE_SUFFIXES, ".irr"), args)
+    jobs = _jobs(args, IMAGE_SUFFIXES, ".irr")
+    dst = jobs[0][1]
+    if len(jobs) == 1 and dst != "-" and Path(dst).suffix.lower() != ".irr" and not is_stream(dst):
+        print(f"irr: warning: {dst} will hold .irr data, though its name does not end in .irr", file=sys.stderr)
+    _batch(_encode_one, jobs, args)
 
 
 def _decode(args: argparse.Namespace) -> None:
@@ -387,7 +365,7 @@ def _fit_tables(args: argparse.Namespace) -> None:
 
     tables = fit(Path(args.data), args.max_images, args.wavelet, args.context_scheme, args.segment_symbols,
                  args.for_level)
-    write_atomic(args.output, tables.to_bytes())
+    write_output(args.output, tables.to_bytes(), args.force)
     print(f"{args.output}: {len(tables.context_map)} contexts", file=sys.stderr)
 
 

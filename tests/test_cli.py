@@ -119,14 +119,14 @@ def test_verbose_shows_the_traceback(tmp_path):
     assert result.returncode == 1 and "Traceback" in result.stderr
 
 
-def test_output_replaces_an_existing_file_only_on_success(png, tmp_path):
+def test_forced_output_replaces_an_existing_file_only_on_success(png, tmp_path):
     irr = tmp_path / "x.irr"
     irr.write_bytes(b"previous")
     bad = tmp_path / "bad.png"
     bad.write_text("nope")
-    assert main(["encode", str(bad), "-o", str(irr)]) == 1
+    assert main(["encode", str(bad), "-o", str(irr), "-f"]) == 1
     assert irr.read_bytes() == b"previous"
-    assert main(["encode", str(png), "-o", str(irr)]) == 0
+    assert main(["encode", str(png), "-o", str(irr), "-f"]) == 0
     assert irr.read_bytes()[:4] == b"\x89IRR"
     assert np.asarray(Image.open(png)).shape == (24, 40, 3)
 
@@ -279,19 +279,19 @@ def test_a_full_disk_leaves_the_old_file_and_no_temporary(png, tmp_path, monkeyp
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", full)
-    assert main(["encode", str(png), "-o", str(irr)]) == 1
+    assert main(["encode", str(png), "-o", str(irr), "-f"]) == 1
     assert "No space left on device" in capsys.readouterr().err
     assert irr.read_bytes() == b"previous" and list(tmp_path.glob(".irr-*")) == []
 
 
-def test_a_batch_reports_an_unwritable_output_and_goes_on(tmp_path, capsys):
+def test_a_batch_with_an_output_it_cannot_write_writes_nothing(tmp_path, capsys):
     _photos(tmp_path / "src", ["a.png", "b.png", "c.png"])
     out = tmp_path / "out"
     (out / "b.irr").mkdir(parents=True)  # a folder where b's output should go
-    assert main(["encode", str(tmp_path / "src"), "-o", str(out)]) == 1
+    assert main(["encode", str(tmp_path / "src"), "-o", str(out), "-f"]) == 1
     err = capsys.readouterr().err
-    assert "b.png" in err and "1 of 3 files failed" in err
-    assert sorted(p.name for p in out.iterdir() if p.is_file()) == ["a.irr", "c.irr"]
+    assert "b.irr: it is a folder" in err and "nothing was written" in err
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == []
 
 
 @pytest.mark.parametrize("extension", [".bmp", ".ppm", ".jpg", ".pgm"])
@@ -332,3 +332,22 @@ def test_a_reader_that_leaves_early_gets_no_traceback_and_no_error_line(png, tmp
     finally:
         os.close(write_end)
     assert result.returncode == 1 and result.stderr == ""
+
+
+def test_the_readme_quick_start_runs_as_written_and_again(tmp_path):
+    """The main job's command, less its install step, twice in a row (a rerun must not trip on
+    the first run's outputs)."""
+    import shutil
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    block = readme.split("## Quick start", 1)[1].split("```sh\n", 1)[1].split("\n```", 1)[0]
+    command = block.removeprefix("pip install -e . && ")
+    assert command != block and command.startswith("irr encode ")
+    if shutil.which("irr") is None:
+        pytest.skip("the irr command is not installed")
+    (tmp_path / "codec").symlink_to(root / "codec")
+    for _ in range(2):
+        result = subprocess.run(command, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert "PSNR-RGB" in result.stderr
