@@ -1,0 +1,68 @@
+"""The encoder's bytes do not drift: a fixed set of images, qualities and modes encodes to the
+SHA-256 recorded in ``golden/encoder-identity.json`` (made once with ``python -m
+tests.test_encoder_identity``, before the restructuring it guards; never regenerated to make a
+change pass). Models are pinned so that a new default model does not count as drift."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import codec
+from tests.conftest import photo_like
+
+RECORD = Path(__file__).parent / "golden" / "encoder-identity.json"
+
+
+def _image(name: str) -> np.ndarray:
+    if name == "rgb":
+        return photo_like(48, 64, seed=1)
+    if name == "odd":
+        return photo_like(37, 53, seed=2)
+    if name == "gray":
+        return photo_like(40, 56, channels=1, seed=3)[..., 0]
+    if name == "rgba":
+        return photo_like(40, 48, channels=4, seed=4)
+    raise KeyError(name)
+
+
+CASES = {  # name -> (image, encode options)
+    "rgb-level-q5": ("rgb", {"quality": 5}),
+    "rgb-level-q20-detail": ("rgb", {"quality": 20, "detail": True}),
+    "rgb-level-q50": ("rgb", {"quality": 50}),
+    "rgb-level-q90-t05": ("rgb", {"quality": 90, "temperature": 0.5, "seed": 3}),
+    "rgb-level-q50-laplace2": ("rgb", {"quality": 50, "entropy_model": "w97-laplace-2"}),
+    "odd-level-q75": ("odd", {"quality": 75}),
+    "gray-level-q60": ("gray", {"quality": 60}),
+    "rgba-level-q80": ("rgba", {"quality": 80}),
+    "rgb-direct-q50": ("rgb", {"quality": 50, "scale": 1}),
+    "odd-direct-lossless": ("odd", {"lossless": True}),
+    "rgba-direct-lossless": ("rgba", {"lossless": True, "scale": 1}),
+    "rgb-x2-q60": ("rgb", {"quality": 60, "scale": 2}),
+    "odd-x4-q40": ("odd", {"quality": 40, "scale": 4}),
+    "rgb-x2-lossless": ("rgb", {"lossless": True, "scale": 2}),
+}
+PINNED = {"network_revision": 1}
+LEVEL_DEFAULT_ENTROPY = "w97-adaptive-1"
+
+
+def encode_case(name: str) -> bytes:
+    image, options = CASES[name]
+    options = {**PINNED, **options}
+    if options.get("scale") is None and not options.get("lossless"):
+        options.setdefault("entropy_model", LEVEL_DEFAULT_ENTROPY)
+    return codec.encode(_image(image), **options)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_encoder_writes_the_recorded_bytes(name):
+    recorded = json.loads(RECORD.read_text())
+    assert hashlib.sha256(encode_case(name)).hexdigest() == recorded[name]
+
+
+if __name__ == "__main__":
+    RECORD.write_text(json.dumps({n: hashlib.sha256(encode_case(n)).hexdigest() for n in sorted(CASES)}, indent=1) + "\n")
