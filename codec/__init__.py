@@ -9,7 +9,7 @@ Public API::
 
 Every error irr raises for bad input derives from :class:`IrrError`.
 
-The API is imported on first use, so that ``codec.train`` and the network modules run on a
+The API is imported on first use, so that ``codec.training`` and the network modules run on a
 plain torch install (no compressai or construct), for example on a training machine.
 """
 

@@ -44,7 +44,7 @@ def _check_quality(quality: int) -> None:
 # The default path's quality scale, in JPEG's habit: the step is proportional to libjpeg's table
 # scaling (5000 / q below 50, 200 - 2q from 50), so "-q 75" lands where JPEG's quality 75 does in
 # PSNR, at a fraction of its bytes. LEVEL_STEP_AT_50 is measured on held-out training photos
-# (``python -m codec.calibrate_quality``), never on eval/. Below LEVEL_KNEE_QUALITY JPEG's curve
+# (``irr tools calibrate-quality``), never on eval/. Below LEVEL_KNEE_QUALITY JPEG's curve
 # would pass the header's largest step (8.8 bits: 255) within a few qualities and make them all
 # equal; there the step instead climbs geometrically to MAX_STEP at q = 1, so every q is its own.
 # Measured 2026-12-02 (bench/results/quality.json): constants 17.45..29.34 meet both conditions on 4
@@ -55,7 +55,7 @@ LEVEL_KNEE_QUALITY = 15
 MAX_STEP = 255.0
 MIN_STEP = 1.0 + 1 / 256
 # Below this quality the default path stores only the LR and models all of the detail (the
-# IRN mode: no ZDAT chunk); measured where that stops paying (``python -m codec.calibrate_quality``:
+# IRN mode: no ZDAT chunk); measured where that stops paying (``irr tools calibrate-quality``:
 # from q 30 up the stored detail's PSNR gain beats what its extra rate buys along the curve).
 DETAIL_FROM_QUALITY = 30
 

@@ -1,4 +1,4 @@
-"""The ``irr`` command line: encode, decode, info, train, fit-tables (``irr bench`` is added by
+"""The ``irr`` command line: encode, decode, info, train, tools (``irr bench`` is added by
 ``bench.cli``, the ``irr`` program's front door, which sits above codec and bench).
 
 Exit status: 0 success; 1 bad input, corrupt file or failed operation (one ``irr: error:`` line on
@@ -64,12 +64,17 @@ _temperature = _ranged(float, 0, 65)
 _seed = _ranged(int, 0, 2**32 - 1)
 
 
+def offline_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
+    """The ``irr`` parser an offline group adds its one command to (same program, same ``-v``)."""
+    p = argparse.ArgumentParser(prog="irr", description="irr: a learned image codec built on an invertible neural network.")
+    p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
+    return p, p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+
 def build_parser(extensions: Extensions | None = None) -> argparse.ArgumentParser:
     from codec.api import DEFAULT_QUALITY, DEFAULT_SCALE
 
-    p = argparse.ArgumentParser(prog="irr", description="irr: a learned image codec built on an invertible neural network.")
-    p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p, sub = offline_parser()
 
     e = sub.add_parser("encode", help="encode an image to .irr", description="Encode any image Pillow reads to .irr.")
     e.add_argument("input", nargs="+", help="input image(s) or folder(s) ('-' for stdin)")
@@ -108,46 +113,8 @@ def build_parser(extensions: Extensions | None = None) -> argparse.ArgumentParse
     i.add_argument("input", help="input .irr ('-' for stdin)")
     i.add_argument("--json", action="store_true", help="print JSON")
 
-    t = sub.add_parser("train", help="train irr's learned level (or a rescaler)",
-                       description="Train (or resume) a network; see README 'Training'.")
-    t.add_argument("--data", required=True, help="folder of training images")
-    t.add_argument("--out", required=True, help="run folder: checkpoint, metrics.jsonl, loss.png, weights.safetensors")
-    t.add_argument("--kind", choices=("level", "rescaler"), default="level",
-                   help="level: the codec's learned transform level, trained for rate and distortion (default); "
-                        "rescaler: the x2/x4 invertible rescaler of --scale 2|4")
-    t.add_argument("--tables", default=None,
-                   help="level: entropy tables whose contexts the rate proxy follows (default: the shipped model "
-                        "the level's files are coded with)")
-    t.add_argument("--init", default=None,
-                   help="level: weights file to start from, e.g. codec/weights/irr-level-r1.safetensors (skips the warm start)")
-    t.add_argument("--scale", type=int, choices=(2, 4), default=2, help="rescaler: its scale")
-    t.add_argument("--iterations", type=int, default=None,
-                   help="total iterations, resume continues to this (default: level 2500 after a 2000-step warm start, rescaler 8000)")
-    t.add_argument("--batch", type=int, default=None, help="default: level 8, rescaler 16")
-    t.add_argument("--patch", type=int, default=None, help="default: level 128, rescaler 64")
-    t.add_argument("--lr", type=float, default=None, help="peak learning rate (cosine decay; default: level 1e-4, rescaler 5e-4)")
-    t.add_argument("--threads", type=int, default=0, help="CPU threads (0: PyTorch's default)")
-    t.add_argument("--device", default="cpu", help="cpu or cuda")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--revision", type=int, default=1, help="revision written into the exported weights (default 1)")
-    t.add_argument("--blocks", type=int, default=None, help="coupling blocks (per x2 stage); default: level 2, rescaler 4")
-    t.add_argument("--hidden", type=int, default=32, help="channels inside each (prediction) subnet (default 32)")
-    t.add_argument("--subnet", choices=("plain", "dense"), default="plain", help="rescaler: plain (3 convs) or dense (IRN's DenseBlock)")
-    t.add_argument("--minutes", type=float, default=0.0, help="wall-clock budget; the schedule ends at whichever of it and --iterations comes first (0: none)")
-    t.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="rescaler, bf16: autocast the subnets (CUDA)")
-    t.add_argument("--log-every", type=int, default=50)
-    t.add_argument("--validate-every", type=int, default=None, help="default: level 250, rescaler 500")
-
-    f = sub.add_parser("fit-tables", help="fit the entropy model's context map", description="Fit the entropy tables on training images with the shipped networks.")
-    f.add_argument("--data", required=True, help="folder of training images")
-    f.add_argument("-o", "--output", required=True, help="output tables file (.npz)")
-    f.add_argument("-f", "--force", action="store_true", help="overwrite an existing output file")
-    f.add_argument("--max-images", type=int, default=0, help="use only the first N images (0: all)")
-    f.add_argument("--wavelet", choices=("9/7", "5/3"), default="9/7", help="the lossy wavelet the tables are for (default 9/7)")
-    f.add_argument("--context-scheme", type=int, choices=(1, 2, 3, 4), default=2, help="entropy.coder.SCHEMES key (default 2)")
-    f.add_argument("--segment-symbols", type=int, default=1 << 20, help="symbols per rANS stream, 0 for one stream (default 2^20)")
-    f.add_argument("--for-level", action="store_true",
-                   help="fit on the shipped learned level's output (w97-laplace-2: --context-scheme 3; w97-adaptive-1: 4)")
+    for name, what in OFFLINE.items():  # listed here; parsed by their own packages' parsers (see main)
+        sub.add_parser(name, help=what[1], add_help=False)
     for add_parser, _ in (extensions or {}).values():
         add_parser(sub)
     return p
@@ -332,58 +299,41 @@ def _info(args: argparse.Namespace) -> None:
             print(f"{k:>20}: {v}")
 
 
-def _train(args: argparse.Namespace) -> None:
-    def given(value, default):
-        return default if value is None else value
-
-    if args.kind == "level":
-        from codec.train_level import LevelTrainConfig, train as train_level
-
-        from codec.models import ENTROPY_MODELS, LEVEL_ENTROPY_MODEL
-
-        tables = args.tables or str(Path(__file__).parent / "weights" / ENTROPY_MODELS[LEVEL_ENTROPY_MODEL])
-        cfg = LevelTrainConfig(data=args.data, out=args.out, tables=tables, init=args.init, revision=args.revision,
-                               iterations=given(args.iterations, 2500), batch=given(args.batch, 8),
-                               patch=given(args.patch, 128), lr=given(args.lr, 1e-4), blocks=given(args.blocks, 2),
-                               hidden=args.hidden, minutes=args.minutes, threads=args.threads, device=args.device,
-                               seed=args.seed, log_every=args.log_every, validate_every=given(args.validate_every, 250))
-        print(json.dumps(train_level(cfg)))
-        return
-    from codec.train import TrainConfig, train
-
-    cfg = TrainConfig(data=args.data, out=args.out, scale=args.scale, name=f"irr-x{args.scale}", revision=args.revision,
-                      iterations=given(args.iterations, 8000), batch=given(args.batch, 16),
-                      patch=given(args.patch, 64), lr=given(args.lr, 5e-4), threads=args.threads, device=args.device,
-                      seed=args.seed, blocks=given(args.blocks, 4), hidden=args.hidden, subnet=args.subnet,
-                      minutes=args.minutes, precision=args.precision, log_every=args.log_every,
-                      validate_every=given(args.validate_every, 500))
-    print(json.dumps(train(cfg)))
-
-
-def _fit_tables(args: argparse.Namespace) -> None:
-    from codec.fit_entropy import fit
-
-    tables = fit(Path(args.data), args.max_images, args.wavelet, args.context_scheme, args.segment_symbols,
-                 args.for_level)
-    write_output(args.output, tables.to_bytes(), args.force)
-    print(f"{args.output}: {len(tables.context_map)} contexts", file=sys.stderr)
-
-
-COMMANDS = {"encode": _encode, "decode": _decode, "info": _info, "train": _train, "fit-tables": _fit_tables}
+COMMANDS = {"encode": _encode, "decode": _decode, "info": _info}
+# Offline command groups, each with its own parser in its own package: run-time commands never
+# import them. name -> (module with build_parser() and run(args), one-line help).
+OFFLINE = {"train": ("codec.training.cli", "train irr's learned level (or a rescaler); resumable"),
+           "tools": ("codec.tools.cli", "offline tools: fit entropy tables, compare entropy models, calibrate -q")}
 # name -> (add its subparser, run it): commands a front door above codec adds (``bench.cli``'s
 # ``irr bench``), so that codec never imports what depends on it.
 Extensions = dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable[[argparse.Namespace], None]]]
 
 
+def _offline_parser(argv: list[str]) -> argparse.ArgumentParser | None:
+    """The parser of an offline command group when ``argv`` runs one (``irr [-v] train ...``)."""
+    words = [w for w in argv if w not in ("-v", "--verbose")][:1]
+    if not words or words[0] not in OFFLINE:
+        return None
+    import importlib
+
+    return importlib.import_module(OFFLINE[words[0]][0]).build_parser()
+
+
 def main(argv: list[str] | None = None, extensions: Extensions | None = None) -> int:
-    parser = build_parser(extensions)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    offline = _offline_parser(argv)
     try:
-        args = parser.parse_args(argv)
+        args = (offline or build_parser(extensions)).parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0)
     try:
-        commands = {**COMMANDS, **{name: run for name, (_, run) in (extensions or {}).items()}}
-        commands[args.command](args)
+        if offline is not None:
+            import importlib
+
+            importlib.import_module(OFFLINE[args.command][0]).run(args)
+        else:
+            commands = {**COMMANDS, **{name: run for name, (_, run) in (extensions or {}).items()}}
+            commands[args.command](args)
     except UsageError as e:
         print(f"irr: usage error: {e}", file=sys.stderr)
         return 2

@@ -65,6 +65,11 @@ def _revisions(name: str) -> dict[int, str]:
         ) from None
 
 
+def weights_folder() -> Path:
+    """Where the shipped weights and entropy models lie."""
+    return Path(str(resources.files("codec") / "weights"))
+
+
 def weights_path(name: str, revision: int) -> Path:
     files = _revisions(name)
     if revision not in files:
@@ -72,7 +77,7 @@ def weights_path(name: str, revision: int) -> Path:
             f"model {name} revision {revision} is not installed (this irr has revisions "
             f"{', '.join(map(str, sorted(files)))}); upgrade irr to decode this file"
         )
-    return Path(str(resources.files("codec") / "weights" / files[revision]))
+    return weights_folder() / files[revision]
 
 
 Network = InvertibleRescaler | LearnedLevel
@@ -157,5 +162,5 @@ def load_tables(model_id: str) -> tuple[EntropyTables, bytes]:
     """Entropy tables by id, and the SHA-256 of their file."""
     if model_id not in ENTROPY_MODELS:
         raise WeightsMismatchError(f"unknown entropy model {model_id!r}; this irr knows {', '.join(ENTROPY_MODELS)}")
-    data = (resources.files("codec") / "weights" / ENTROPY_MODELS[model_id]).read_bytes()
+    data = (weights_folder() / ENTROPY_MODELS[model_id]).read_bytes()
     return EntropyTables.from_bytes(data), hashlib.sha256(data).digest()

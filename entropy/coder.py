@@ -416,11 +416,11 @@ def encode(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables) -> tu
 
 
 # A file's per-class bin shifts (scheme 4), tried in this order so that ties keep the smaller one.
-# On held-out training photos (``python -m codec.compare_entropy --adaptation``, ideal code lengths
+# On held-out training photos (``irr tools compare-entropy --adaptation``, ideal code lengths
 # of the same symbols): -1.1 % of the bits with the shifts sent (24 bytes for LR and detail);
 # adapting instead from the decoded symbols (no side information) cost +0.6 %: keep the sent ones.
 # In the encoder, where the lowering follows the shifted tables, they save 2 % (9.7 % against
-# w97-laplace-2 with them, 7.8 % without: ``python -m codec.compare_entropy``).
+# w97-laplace-2 with them, 7.8 % without: ``irr tools compare-entropy``).
 SHIFT_CANDIDATES = (0, -1, 1, -2, 2, -3, 3, -4, 4)
 
 

@@ -36,7 +36,7 @@ class ContextScheme:
     :class:`Predictor` over more evidence, in 37 third-octave bins, and each file may shift a
     class's bins (``shift_bins``). On held-out training photos between 0.25 and 1 bpp it codes
     the same symbols in 9.8 % fewer bytes than w97-laplace-1 (8.6 % without the shifts;
-    ``python -m codec.compare_entropy``).
+    ``irr tools compare-entropy``).
     """
 
     passes: int
@@ -210,7 +210,7 @@ def known_padded(band: np.ndarray, phases: list[tuple[int, int]]) -> np.ndarray:
 class Predictor:
     """Scheme 4's learned activity: per class, a non-negative integer weighting of the evidence,
     its predicted |value| in 2^-12 units binned at fixed integer thresholds. Integer arithmetic on
-    decoded integers only: every machine picks the same bin. Fitted by ``codec.fit_entropy``."""
+    decoded integers only: every machine picks the same bin. Fitted by ``codec.tools.fit_entropy``."""
 
     weights: np.ndarray  # (n_classes, len(FEATURES)) int64 >= 0
     thresholds: np.ndarray  # (N_LEARNED_BINS - 2,) int64, ascending

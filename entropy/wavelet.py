@@ -56,7 +56,7 @@ def _even_neighbours(odd: np.ndarray, n_even: int) -> np.ndarray:
 # 16-bit fixed point, each step rounded to an integer, so the transform is integer-exact everywhere;
 # its subband gains are left unnormalised (the quantiser steps absorb them).
 _Q = 16
-_CDF97 = (-1.586134342059924, -0.052980118572961, 0.882911075530934, 0.443506852043971)
+CDF97 = (-1.586134342059924, -0.052980118572961, 0.882911075530934, 0.443506852043971)
 
 
 def _fixed_point(a: float):
@@ -68,7 +68,7 @@ def _fixed_point(a: float):
 
 _LIFTING = {
     "5/3": ((True, lambda n: -(n >> 1)), (False, lambda n: (n + 2) >> 2)),
-    "9/7": tuple((i % 2 == 0, _fixed_point(a)) for i, a in enumerate(_CDF97)),
+    "9/7": tuple((i % 2 == 0, _fixed_point(a)) for i, a in enumerate(CDF97)),
 }
 # The lossy 9/7 path works on samples with this many fractional bits, so the lifting steps' rounding
 # stays far below the quantiser's noise (integer 9/7 on plain integers costs ~1 dB at high rates).

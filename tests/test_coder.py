@@ -153,7 +153,7 @@ def test_the_first_entropy_model_reads_as_5_3_with_the_checkerboard_scheme():
 def test_fitting_learns_a_context_map_that_codes_photos_in_fewer_bits(tmp_path):
     from PIL import Image
 
-    from codec.fit_entropy import fit
+    from codec.tools.fit_entropy import fit
     from entropy.tables import build_family
 
     for i in range(13):  # 12 or more images: one is held out, as in real fits
@@ -315,7 +315,7 @@ def test_fitting_scheme_4_learns_weights_and_a_map_that_code_photos_in_fewer_bit
 
     from PIL import Image
 
-    from codec.fit_entropy import fit
+    from codec.tools.fit_entropy import fit
     from entropy.contexts import FEATURES
 
     for i in range(13):

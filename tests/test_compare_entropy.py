@@ -7,7 +7,8 @@ from importlib import resources
 
 from PIL import Image
 
-from codec import compare_entropy
+from codec.cli import main
+from codec.tools import compare_entropy
 
 
 def test_the_comparison_codes_the_same_photo_with_every_model_and_the_adaptive_one_wins(tmp_path, monkeypatch):
@@ -15,7 +16,7 @@ def test_the_comparison_codes_the_same_photo_with_every_model_and_the_adaptive_o
         im.convert("RGB").resize((192, 128), Image.BICUBIC).save(tmp_path / "photo.png")
     monkeypatch.setattr(compare_entropy, "QUALITIES", (55,))
     out = tmp_path / "cmp.json"
-    compare_entropy.main(["--data", str(tmp_path), "-o", str(out)])
+    assert main(["tools", "compare-entropy", "--data", str(tmp_path), "-o", str(out)]) == 0
     result = json.loads(out.read_text())
     (row,) = result["rows"]
     assert set(row["equal_symbols"]) == set(compare_entropy.MODELS) | {compare_entropy.NO_SHIFTS}
@@ -23,6 +24,6 @@ def test_the_comparison_codes_the_same_photo_with_every_model_and_the_adaptive_o
     assert row["encoder"]["w97-adaptive-1"] < row["encoder"]["w97-laplace-2"]
 
     adaptation = tmp_path / "adaptation.json"
-    compare_entropy.main(["--data", str(tmp_path), "--adaptation", "-o", str(adaptation)])
+    assert main(["tools", "compare-entropy", "--data", str(tmp_path), "--adaptation", "-o", str(adaptation)]) == 0
     summary = json.loads(adaptation.read_text())["summary"]
     assert summary["none"] == 0 and summary["forward"] < 0  # the chosen shifts pay for their 24 bytes

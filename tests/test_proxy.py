@@ -10,7 +10,7 @@ import torch
 from codec.models import load_tables
 from entropy.coder import ImageLayout, _to_planes, collect_statistics
 from entropy.contexts import band_steps
-from entropy.proxy import laplace_bits, pyramid_bits, table_scales
+from codec.training.proxy import laplace_bits, pyramid_bits, table_scales
 from entropy.wavelet import dwt2, levels_for
 from tests.conftest import photo_like
 

@@ -10,7 +10,8 @@ import torch
 from PIL import Image
 
 from codec.models import deserialize
-from codec.train import TrainConfig, train
+from codec.training.config import RescalerTrainConfig as TrainConfig
+from codec.training.rescaler import train
 from tests.conftest import photo_like
 
 

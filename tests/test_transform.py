@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from codec import models
-from codec.level import LearnedLevel, merge, split
+from codec.level import LearnedLevel
+from codec.training.split import merge, split
 from codec.transform import LevelTransform
 from entropy import coder
 from tests.conftest import photo_like

@@ -1,8 +1,8 @@
 """Entropy models compared on the same symbols: what a new model buys at equal transform and quantisation.
 
-    python -m codec.compare_entropy --data ../shared/data/eval -o bench/results/entropy-eval.json
-    python -m codec.compare_entropy --data ../shared/data/train --held-out -o bench/results/entropy-heldout.json
-    python -m codec.compare_entropy --data ../shared/data/train --held-out --adaptation -o bench/results/adaptation-heldout.json
+    irr tools compare-entropy --data ../shared/data/eval -o bench/results/entropy-eval.json
+    irr tools compare-entropy --data ../shared/data/train --held-out -o bench/results/entropy-heldout.json
+    irr tools compare-entropy --data ../shared/data/train --held-out --adaptation -o bench/results/adaptation-heldout.json
 
 For each photo and quality, the learned level's quantised pyramid is coded (real rANS bytes: the
 LR, and the detail where the default stores it) by every model in ``MODELS``:
@@ -13,13 +13,12 @@ LR, and the detail where the default stores it) by every model in ``MODELS``:
   file of that quality holds with each model. No photo may grow by more than 1 % against the
   model it replaces.
 
-``--held-out`` uses the training folder's held-out photos (``codec.train.split_train_val``).
+``--held-out`` uses the training folder's held-out photos (``codec.training.data.split_train_val``).
 ``--adaptation`` measures the per-file adaptation's two forms instead (:func:`adaptation_bits`).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from PIL import Image
 
 from codec import api, models
 from codec.pixels import list_images
-from codec.train import split_train_val
+from codec.training.data import split_train_val
 from codec.transform import LevelTransform
 from entropy import coder
 from entropy.tables import value_bits
@@ -113,36 +112,26 @@ def summarise(rows: list[dict]) -> dict:
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", required=True)
-    p.add_argument("--held-out", action="store_true", help="only the held-out photos of a training folder")
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--adaptation", action="store_true", help="only the ablation of forward vs backward adaptation")
-    args = p.parse_args(argv)
-    files = list_images(Path(args.data), recursive=True)
-    if args.held_out:
+def compare(data: Path, held_out: bool, adaptation: bool, output: Path) -> dict:
+    """Measure every photo of ``data`` (its held-out split if ``held_out``), write the JSON report
+    to ``output`` and return its summary."""
+    files = list_images(data, recursive=True)
+    if held_out:
         files = split_train_val(files)[1]
-    if args.adaptation:
+    if adaptation:
         rows = [{"photo": f.name, **adaptation_bits(_rgb(f), q)} for f in files for q in QUALITIES]
         totals = {k: sum(r[k] for r in rows) for k in ("none", "forward", "backward")}
-        result = {"data": args.data, "held_out": args.held_out, "rows": rows,
+        result = {"data": str(data), "held_out": held_out, "rows": rows,
                   "summary": {k: v / totals["none"] - 1 for k, v in totals.items()}}
-        Path(args.output).write_text(json.dumps(result, indent=1))
-        print(json.dumps(result["summary"], indent=1))
-        return
-    rows = []
-    for f in files:
-        rgb = _rgb(f)
-        for quality in QUALITIES:
-            rows.append({"photo": f.name, **measure(rgb, quality)})
-            r = rows[-1]
-            print(f.name, quality, f"{8 * r['file_bytes'] / r['pixels']:.3f} bpp",
-                  " ".join(f"{m}={r['equal_symbols'][m]}/{r['encoder'][m]}" for m in r["encoder"]), flush=True)
-    result = {"data": args.data, "held_out": args.held_out, "summary": summarise(rows), "rows": rows}
-    Path(args.output).write_text(json.dumps(result, indent=1))
-    print(json.dumps(result["summary"], indent=1))
-
-
-if __name__ == "__main__":
-    main()
+    else:
+        rows = []
+        for f in files:
+            rgb = _rgb(f)
+            for quality in QUALITIES:
+                rows.append({"photo": f.name, **measure(rgb, quality)})
+                r = rows[-1]
+                print(f.name, quality, f"{8 * r['file_bytes'] / r['pixels']:.3f} bpp",
+                      " ".join(f"{m}={r['equal_symbols'][m]}/{r['encoder'][m]}" for m in r["encoder"]), flush=True)
+        result = {"data": str(data), "held_out": held_out, "summary": summarise(rows), "rows": rows}
+    output.write_text(json.dumps(result, indent=1))
+    return result["summary"]

@@ -1,12 +1,12 @@
-"""Fit the entropy model's context map on training images (``irr fit-tables``).
+"""Fit the entropy model's context map on training images (``irr tools fit-tables``).
 
 Two recipes, each fitting what its files code: w97-laplace-1 (scale-1 and rescaler files) on the
 LRs the shipped rescalers produce (x2, x4) and the images themselves (scale 1); w97-laplace-2
 (learned-level files) on the shipped level's output over the header's whole step range. Fitting
 counts symbols per context over a sweep of quantiser steps and picks, per context, the table of
 the frozen family that codes them in the fewest bits. Only the training split is used
-(``codec.train.split_train_val``): the held-out images stay for decisions such as the quality
-scale (``codec.calibrate_quality``).
+(``codec.training.data.split_train_val``): the held-out images stay for decisions such as the quality
+scale (``codec.tools.calibrate_quality``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 from codec import models
 from codec.api import _downscale, quality_to_step
 from codec.pixels import list_images
-from codec.train import load_rgb, split_train_val
+from codec.training.data import load_rgb, split_train_val
 from entropy import coder
 from entropy.contexts import FEATURES, LOSSLESS_STEP, WEIGHT_BITS, Predictor, pass_features, third_octave_thresholds
 from entropy.tables import EntropyTables, build_family, fit_context_map

@@ -1,9 +1,9 @@
 """The measurement behind the default path's quality scale (``codec.api.LEVEL_STEP_AT_50``) and
 its lowest-rate switch (``codec.api.DETAIL_FROM_QUALITY``).
 
-    python -m codec.calibrate_quality --data ../shared/data/train
+    irr tools calibrate-quality --data ../shared/data/train
 
-On the held-out part of a training folder (``codec.train.split_train_val``; never the eval set):
+On the held-out part of a training folder (``codec.training.data.split_train_val``; never the eval set):
 
 1. JPEG (Pillow, quality 75, 4:2:0) gives each photo a PSNR-RGB and a size. For candidate step
    constants, irr's "-q 75" must reach that PSNR in at most 0.6 of those bytes on every photo; the
@@ -16,7 +16,6 @@ On the held-out part of a training folder (``codec.train.split_train_val``; neve
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import math
@@ -28,7 +27,7 @@ from PIL import Image
 
 from codec import api
 from codec.pixels import list_images
-from codec.train import split_train_val
+from codec.training.data import split_train_val
 
 CANDIDATES = tuple(round(16 * 2 ** (i / 8), 2) for i in range(17))  # 16 .. 64, 1/8 octave apart
 LOW_QUALITIES = (5, 10, 15, 20, 25, 30, 35, 40, 50, 60, 70)
@@ -117,25 +116,17 @@ def detail_switch(photos: list[np.ndarray]) -> dict:
     return {"rows": rows, "detail_from_quality": switch}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, required=True, help="training folder; only its held-out split is used")
-    parser.add_argument("--out", type=Path, default=Path("bench/results/quality.json"))
-    args = parser.parse_args()
-    _, held_out = split_train_val(list_images(args.data, recursive=True))
+def calibrate(data: Path, out: Path) -> list[dict]:
+    """Run both measurements on the held-out photos of ``data``, write the report to ``out``;
+    returns the lines worth printing."""
+    _, held_out = split_train_val(list_images(data, recursive=True))
     photos = [np.asarray(Image.open(p).convert("RGB")) for p in held_out]
     window = quality_window(photos)
     # The detail switch is measured on the step scale the window chose.
     with _step_constant(window["choice"] or api.LEVEL_STEP_AT_50):
         switch = detail_switch(photos)
     report = {"photos": [p.name for p in held_out], "quality_75": window, "detail_at_low_quality": switch}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1))
-    window = report["quality_75"]
-    print(json.dumps({k: window[k] for k in ("window", "choice", "photos_meeting_both_at_best",
-                                             "bytes_ratio_at_jpeg_psnr")}))
-    print(json.dumps({"detail_from_quality": report["detail_at_low_quality"]["detail_from_quality"]}))
-
-
-if __name__ == "__main__":
-    main()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1))
+    return [{k: window[k] for k in ("window", "choice", "photos_meeting_both_at_best", "bytes_ratio_at_jpeg_psnr")},
+            {"detail_from_quality": switch["detail_from_quality"]}]

@@ -1,0 +1,64 @@
+"""The ``irr tools`` command group: each tool's arguments here (cheap to build), its work in its
+module, imported only when it runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from codec.cli import offline_parser
+
+    p, sub = offline_parser()
+    group = sub.add_parser("tools", help="offline tools: fit entropy tables, compare entropy models, calibrate -q",
+                           description="Offline tools, run when a model changes (see README 'Training').")
+    tools = group.add_subparsers(dest="tool", required=True, metavar="TOOL")
+
+    f = tools.add_parser("fit-tables", help="fit an entropy model's context map",
+                         description="Fit the entropy tables on training images with the shipped networks.")
+    f.add_argument("--data", required=True, help="folder of training images (only its training split is used)")
+    f.add_argument("-o", "--output", required=True, help="output tables file (.npz)")
+    f.add_argument("-f", "--force", action="store_true", help="overwrite an existing output file")
+    f.add_argument("--max-images", type=int, default=0, help="use only the first N images (0: all)")
+    f.add_argument("--wavelet", choices=("9/7", "5/3"), default="9/7", help="the lossy wavelet the tables are for (default 9/7)")
+    f.add_argument("--context-scheme", type=int, choices=(1, 2, 3, 4), default=2, help="entropy.contexts.SCHEMES key (default 2)")
+    f.add_argument("--segment-symbols", type=int, default=1 << 20, help="symbols per rANS stream, 0 for one stream (default 2^20)")
+    f.add_argument("--for-level", action="store_true",
+                   help="fit on the shipped learned level's output (w97-laplace-2: --context-scheme 3; w97-adaptive-1: 4)")
+
+    c = tools.add_parser("compare-entropy", help="bytes of the entropy models on the same symbols",
+                         description="Bytes of irr's entropy models on equal symbols and as the encoder codes them.")
+    c.add_argument("--data", required=True, help="folder of photos")
+    c.add_argument("--held-out", action="store_true", help="only the held-out photos of a training folder")
+    c.add_argument("-o", "--output", required=True, help="output JSON")
+    c.add_argument("--adaptation", action="store_true", help="only the ablation of forward vs backward adaptation")
+
+    q = tools.add_parser("calibrate-quality", help="measure the quality scale's constants",
+                         description="The measurement behind codec.api.LEVEL_STEP_AT_50 and DETAIL_FROM_QUALITY, "
+                                     "on the held-out photos of a training folder.")
+    q.add_argument("--data", type=Path, required=True, help="training folder; only its held-out split is used")
+    q.add_argument("--out", type=Path, default=Path("bench/results/quality.json"), help="output JSON")
+    return p
+
+
+def run(args: argparse.Namespace) -> None:
+    if args.tool == "fit-tables":
+        from codec.files import write_output
+        from codec.tools.fit_entropy import fit
+
+        tables = fit(Path(args.data), args.max_images, args.wavelet, args.context_scheme, args.segment_symbols,
+                     args.for_level)
+        write_output(args.output, tables.to_bytes(), args.force)
+        print(f"{args.output}: {len(tables.context_map)} contexts", file=sys.stderr)
+    elif args.tool == "compare-entropy":
+        from codec.tools.compare_entropy import compare
+
+        print(json.dumps(compare(Path(args.data), args.held_out, args.adaptation, Path(args.output)), indent=1))
+    else:
+        from codec.tools.calibrate_quality import calibrate
+
+        for line in calibrate(args.data, args.out):
+            print(json.dumps(line))

@@ -1,0 +1,184 @@
+"""Training of the invertible rescaler (``irr train``): resumable, logged, CPU or CUDA.
+
+Loss (IRN, arXiv 2005.05650):
+    guide * ||LR - bicubic(x)||^2      keeps the LR a faithful thumbnail,
+    charbonnier(inverse(Q(LR), z~N(0,t^2)), x), t~U(0,T)   reconstruction from the 8-bit LR the decoder sees,
+    z_weight * mean(z^2)               pushes the forward latent towards the prior's mode,
+where Q rounds to 8 bits with a straight-through gradient.
+
+The run folder is the loop's (``codec.training.loop``); under ``torchrun`` the ranks train one
+network with DistributedDataParallel.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from codec.network import LR_CHANNELS, InvertibleRescaler, NetworkConfig
+from codec.pixels import list_images
+from codec.training.config import RescalerTrainConfig
+from codec.training.data import PatchSampler, load_rgb, split_train_val
+from codec.training.loop import Schedule, cosine, read_metrics, run
+
+# Fraction of the run with a linearly rising learning rate: Adam's first steps are its largest, and
+# the dense subnets were run at 4e-4 (IRN used 2e-4). A guard, not ablated.
+WARMUP = 0.02
+
+
+def quantize_8bit(x: Tensor) -> Tensor:
+    """Round to the 8-bit grid in [0, 1]; the gradient passes straight through."""
+    q = torch.round(x.clamp(0, 1) * 255) / 255
+    return x + (q - x).detach()
+
+
+def bicubic_down(x: Tensor, scale: int) -> Tensor:
+    return F.interpolate(x, scale_factor=1 / scale, mode="bicubic", antialias=True, align_corners=False)
+
+
+def losses(net: InvertibleRescaler, x: Tensor, cfg: RescalerTrainConfig) -> dict[str, Tensor]:
+    y = net(x)
+    lr, z = y[:, :LR_CHANNELS], y[:, LR_CHANNELS:]
+    guide = F.mse_loss(lr, bicubic_down(x, cfg.scale))
+    z_prior = z.pow(2).mean()
+    # Each sample gets its own temperature in [0, T]: a network that only ever sees z ~ N(0, I)
+    # learns to rely on |z| being typical (~sqrt(dim)) and breaks at z = 0; this keeps every
+    # decode temperature in [0, T] usable.
+    t = torch.rand(z.shape[0], 1, 1, 1, device=z.device, dtype=z.dtype) * cfg.temperature
+    z_draw = torch.randn_like(z) * t
+    x_hat = net.inverse(torch.cat([quantize_8bit(lr), z_draw], dim=1))
+    rec = torch.sqrt((x_hat - x) ** 2 + 1e-6).mean()
+    total = rec + cfg.guide * guide + cfg.z_weight * z_prior
+    return {"loss": total, "rec": rec, "guide": guide, "z": z_prior}
+
+
+class TrainingStep(torch.nn.Module):
+    """The whole loss as one forward(), so DistributedDataParallel sees (and syncs) every pass."""
+
+    def __init__(self, net: InvertibleRescaler, cfg: RescalerTrainConfig) -> None:
+        super().__init__()
+        self.net = net
+        self.cfg = cfg
+
+    def forward(self, x: Tensor) -> dict[str, Tensor]:
+        return losses(self.net, x, self.cfg)
+
+
+class RescalerTask:
+    """The loop's task (``codec.training.loop.Task``): one phase."""
+
+    clip = 10.0
+
+    def __init__(self, cfg: RescalerTrainConfig) -> None:
+        self.cfg = cfg
+        self.name, self.revision = cfg.name, cfg.revision
+        self.description = f"train x{cfg.scale}"
+        self.rng = random.Random(cfg.seed)
+
+    def setup(self, device: torch.device, rank: int, world: int) -> None:
+        cfg = self.cfg
+        self.device = device
+        train_files, val_files = split_train_val(list_images(Path(cfg.data), recursive=True))
+        self.sampler = PatchSampler([load_rgb(f) for f in train_files], cfg.patch, self.rng)
+        self.val_images = [load_rgb(f) for f in val_files]
+        self.net = InvertibleRescaler(NetworkConfig(scale=cfg.scale, blocks_per_stage=cfg.blocks, hidden=cfg.hidden,
+                                                    subnet=cfg.subnet)).to(device)
+        self.step_module: torch.nn.Module = TrainingStep(self.net, cfg)
+        if world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.step_module = DistributedDataParallel(self.step_module,
+                                                       device_ids=[device.index] if device.type == "cuda" else None)
+
+    def phase(self, step: int) -> int:
+        return 0
+
+    def optimizer(self, phase: int) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.net.parameters(), lr=self.cfg.lr)
+
+    def reseed(self, seed: int) -> None:
+        self.rng.seed(seed)
+
+    def learning_rate(self, step: int, done: float) -> float:
+        return cosine(self.cfg.lr, done, WARMUP, 1 / self.cfg.iterations)
+
+    def loss(self, step: int) -> tuple[Tensor, dict[str, Tensor]]:
+        x = self.sampler.batch(self.cfg.batch).to(self.device).float() / 255
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.precision == "bf16"):
+            parts = self.step_module(x)
+        return parts["loss"], parts
+
+    def validate(self, step: int, out: Path) -> dict[str, float]:
+        return validate(self.net, self.val_images, self.cfg.scale, self.device) if self.val_images else {}
+
+    def plot(self, out: Path) -> None:
+        plot_metrics(out)
+
+
+def train(cfg: RescalerTrainConfig, progress: bool = True) -> dict[str, float]:
+    """Run (or resume) a rescaler's training until ``cfg.iterations`` or ``cfg.minutes``; returns
+    the last logged metrics."""
+    schedule = Schedule(cfg.iterations, cfg.minutes, cfg.log_every, cfg.checkpoint_every, cfg.validate_every,
+                        cfg.threads, cfg.device, cfg.seed)
+    return run(RescalerTask(cfg), Path(cfg.out), schedule, asdict(cfg), progress)
+
+
+@torch.no_grad()
+def validate(net: InvertibleRescaler, images: list[Tensor], scale: int, device: torch.device) -> dict[str, float]:
+    """PSNR (8-bit RGB) of lossless-LR rescaling at temperature 0, on centre crops of held-out images."""
+    net.eval()
+    psnrs, bicubic = [], []
+    for im in images:
+        size = (min(im.shape[1], 256) // scale) * scale, (min(im.shape[2], 256) // scale) * scale
+        top, left = (im.shape[1] - size[0]) // 2, (im.shape[2] - size[1]) // 2
+        x = im[None, :, top : top + size[0], left : left + size[1]].float().to(device) / 255
+        lr = torch.round(net(x)[:, :LR_CHANNELS].clamp(0, 1) * 255) / 255
+        z = net.draw_latent(1, lr.shape[2], lr.shape[3], 0.0, None).to(device)
+        x_hat = net.inverse(torch.cat([lr, z], dim=1)).clamp(0, 1)
+        psnrs.append(_psnr8(x_hat, x))
+        up = F.interpolate(torch.round(bicubic_down(x, scale).clamp(0, 1) * 255) / 255, scale_factor=scale,
+                           mode="bicubic", align_corners=False).clamp(0, 1)
+        bicubic.append(_psnr8(up, x))
+    net.train()
+    return {"val_psnr": float(np.mean(psnrs)), "val_bicubic_psnr": float(np.mean(bicubic))}
+
+
+def _psnr8(a: Tensor, b: Tensor) -> float:
+    mse = (torch.round(a * 255) - torch.round(b * 255)).pow(2).mean().item()
+    return 99.0 if mse == 0 else 10 * math.log10(255**2 / mse)
+
+
+def plot_metrics(out: Path) -> None:
+    """Write ``loss.png`` from ``metrics.jsonl`` (skipped quietly when there is nothing to plot)."""
+    rows = read_metrics(out)
+    if not rows:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    steps = [r["step"] for r in rows]
+    for key in ("loss", "rec", "guide", "z"):
+        axes[0].plot(steps, [r[key] for r in rows], label=key)
+    axes[0].set_yscale("log")
+    axes[0].set_xlabel("iteration")
+    axes[0].legend()
+    val = [(r["step"], r["val_psnr"], r["val_bicubic_psnr"]) for r in rows if "val_psnr" in r]
+    if val:
+        axes[1].plot([v[0] for v in val], [v[1] for v in val], label="irr (T=0, lossless LR)")
+        axes[1].plot([v[0] for v in val], [v[2] for v in val], "--", label="bicubic")
+        axes[1].set_xlabel("iteration")
+        axes[1].set_ylabel("held-out PSNR-RGB (dB)")
+        axes[1].legend()
+    fig.tight_layout()
+    fig.savefig(out / "loss.png", dpi=100)
+    plt.close(fig)
