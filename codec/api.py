@@ -19,6 +19,7 @@ from codec.tiling import MARGIN, TILE, tiled_to_uint8
 from codec.transform import LevelTransform
 from entropy import coder
 from entropy.contexts import LOSSLESS_STEP
+from entropy import pyramid
 
 DEFAULT_QUALITY = 75
 DEFAULT_SCALE: int | None = None  # the learned level
@@ -357,7 +358,7 @@ def _entropy_decode(stream: bytes, layout: coder.ImageLayout, expected_crc: int,
 
 def thumbnail_of(s: Stored) -> Decoded:
     """The stored LR (with the alpha plane subsampled to its size); a scale-1 file's is the image."""
-    out = coder.thumbnail(*s.pyramid) if s.pyramid is not None else s.lr
+    out = pyramid.thumbnail(*s.pyramid) if s.pyramid is not None else s.lr
     if s.alpha is not None:
         out = np.concatenate([out, s.alpha[:: s.header.scale, :: s.header.scale][: out.shape[0], : out.shape[1]]], axis=2)
     return Decoded(out, s.icc_profile, s.exif, s.header)
@@ -421,7 +422,7 @@ def decode_stored(s: Stored, temperature: float, seed: int, device: torch.device
         s.pyramid = None  # synthesise consumes it
         level = LevelTransform(models.to_device(net, device, dtype), h.lr_step, temperature, seed, device, dtype,
                                tile or LEVEL_WHOLE)
-        return finish(s, coder.synthesise(planes_q, steps, level))
+        return finish(s, pyramid.synthesise(planes_q, steps, level))
     return finish(s, _upscale(net, s.lr, temperature, seed, device, dtype, tile, progress))
 
 

@@ -30,7 +30,7 @@ def decode_bytes(h: Header, kind: str, stream_bytes: int = 0, hidden: int = 32) 
 
     ``kind`` is the model's (``codec.models.kind_of``). ``stream_bytes`` (the entropy-coded payloads'
     size) matters for forged files: the decoder's zero padding grows with a stream's length
-    (``entropy.coder.padding``), held twice.
+    (``entropy.streams.padding``), held twice.
     """
     planes = 1 if h.channels == 1 else 3
     alpha = h.width * h.height * 40 if h.channels == 4 else 0

@@ -1,4 +1,4 @@
-"""The learned level inside the integer coder: numpy in, numpy out, tile by tile (``entropy.coder.FirstLevel``).
+"""The learned level inside the integer coder: numpy in, numpy out, tile by tile (``entropy.pyramid.FirstLevel``).
 
 The coder hands over the integer 9/7 level 1 of every plane (fixed point, 4 fractional bits);
 this module runs :class:`codec.level.LearnedLevel` on it in float32, one overlapping tile at a
@@ -29,7 +29,7 @@ ZERO_SIGMA = 0.25  # of a step: the spread of a coefficient quantised to zero (d
 
 
 class LevelTransform:
-    """``entropy.coder.FirstLevel`` for one image: a network, its quantiser step, a decode temperature."""
+    """``entropy.pyramid.FirstLevel`` for one image: a network, its quantiser step, a decode temperature."""
 
     def __init__(self, net: LearnedLevel, lr_step: int, temperature: float = 0.0, seed: int = 0,
                  device: torch.device | None = None, dtype: torch.dtype = torch.float32, tile: int = TILE) -> None:

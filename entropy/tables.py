@@ -4,12 +4,11 @@ The tables are a family of discretised Laplace distributions, quantised to 16-bi
 once (``build_family``) and shipped as integers: the decoder never recomputes a CDF from floats,
 so no floating-point difference between machines can move a symbol boundary. Which table codes a
 symbol is chosen by ``context_map[context_id]``, a small integer table fitted on training images
-(``fit_context_map``): the learned part of the model, and it is integer too.
+(``entropy.fitting.fit_context_map``): the learned part of the model, and it is integer too.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import math
@@ -139,22 +138,3 @@ def value_bits(bits: np.ndarray, tables: EntropyTables, rows: np.ndarray, values
     inside = (index >= 0) & (index < n_symbols)
     cost = bits[rows, np.where(inside, index, n_symbols)]
     return np.where(inside, cost, cost + 2 * np.log2(np.abs(index) + 2) + 4)
-
-
-def code_lengths(tables: EntropyTables, histogram: dict[int, int], bits: np.ndarray | None = None) -> np.ndarray:
-    """Bits to code a histogram {value: count} with every table of the family; (N_SCALES,)."""
-    bits = tables.symbol_bits() if bits is None else bits
-    values = np.array(list(histogram), dtype=np.int64)
-    counts = np.array(list(histogram.values()), dtype=np.float64)
-    return np.array([float((value_bits(bits, tables, np.full(values.size, t), values) * counts).sum())
-                     for t in range(len(tables.lengths))])
-
-
-def fit_context_map(tables: EntropyTables, histograms: list[dict[int, int]]) -> EntropyTables:
-    """For each context, the table that codes its training histogram in the fewest bits."""
-    context_map = tables.context_map.copy()
-    bits = tables.symbol_bits()
-    for ctx, hist in enumerate(histograms):
-        if hist:
-            context_map[ctx] = int(np.argmin(code_lengths(tables, hist, bits)))
-    return dataclasses.replace(tables, context_map=context_map)

@@ -192,13 +192,13 @@ def run(cases: int, seed: int = 0) -> dict[str, int]:
     streams = [mutations(s, rng) for s in seeds]
     counts = {"error": 0, "decoded": 0, "reached_entropy_decoder": 0}
     reached = []
-    original = entropy.coder._SegmentedDecoder._next
+    original = entropy.streams.SegmentedDecoder._next
 
     def noting(self) -> None:
         reached.append(True)
         original(self)
 
-    entropy.coder._SegmentedDecoder._next = noting
+    entropy.streams.SegmentedDecoder._next = noting
     try:
         for i in range(cases):
             name, case = next(streams[i % len(streams)])
@@ -211,7 +211,7 @@ def run(cases: int, seed: int = 0) -> dict[str, int]:
                 raise AssertionError(f"case {i} ({name}) raised {type(e).__name__}: {e}") from None
             counts["reached_entropy_decoder"] += bool(reached)
     finally:
-        entropy.coder._SegmentedDecoder._next = original
+        entropy.streams.SegmentedDecoder._next = original
     return counts
 
 

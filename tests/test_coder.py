@@ -17,6 +17,7 @@ from entropy.coder import ImageLayout, decode, encode
 from entropy.contexts import SCHEMES
 from entropy.tables import EntropyTables
 from tests.conftest import photo_like
+from entropy import rdo
 
 
 @pytest.fixture(scope="module", params=sorted(ENTROPY_MODELS))
@@ -206,7 +207,7 @@ def test_a_segment_longer_than_its_symbols_allow_is_refused():
 @pytest.mark.parametrize("step", [1.0, 6.0])
 def test_decoder_buffers_match_what_the_encoder_analyses(shape, step, wavelet):
     """The decoder builds its coefficient buffers from shapes; they must be the encoder's, exactly."""
-    from entropy.coder import analyse, empty_planes
+    from entropy.pyramid import analyse, empty_planes
 
     layout = ImageLayout(*shape, int(step * 256))
     expected_planes, expected_steps = analyse(np.zeros(shape, dtype=np.uint8), layout, wavelet)
@@ -222,45 +223,43 @@ def test_decoder_buffers_match_what_the_encoder_analyses(shape, step, wavelet):
 def test_rate_distortion_quantisation_trades_bits_for_error_at_its_price(tables, monkeypatch):
     """RDO lowers symbols only where the saved bits are worth more than the added squared error:
     fewer bytes, a little more error, and a lower D + lambda R than plain dead-zone quantisation."""
-    import entropy.coder as coder
 
     x = photo_like(96, 128, seed=3)
     layout = ImageLayout(96, 128, 3, 3072)
     stream_rdo, seen_rdo = encode(x, layout, tables)
-    monkeypatch.setattr(coder, "RDO_LAMBDA", 0.0)
+    monkeypatch.setattr(rdo, "RDO_LAMBDA", 0.0)
     stream_plain, seen_plain = encode(x, layout, tables)
     assert len(stream_rdo) < 0.97 * len(stream_plain)
 
     def cost(stream: bytes, seen: np.ndarray) -> float:  # squared error in units of the pixel step
-        return float(((seen.astype(float) - x) ** 2).sum()) / layout.step**2 + coder.RDO_LAMBDA * 8 * len(stream)
+        return float(((seen.astype(float) - x) ** 2).sum()) / layout.step**2 + rdo.RDO_LAMBDA * 8 * len(stream)
 
-    monkeypatch.setattr(coder, "RDO_LAMBDA", math.log(2) / 6)
+    monkeypatch.setattr(rdo, "RDO_LAMBDA", math.log(2) / 6)
     assert cost(stream_rdo, seen_rdo) < cost(stream_plain, seen_plain)
     assert np.array_equal(decode(stream_rdo, layout, tables, max_stream_bytes(layout.n_symbols)), seen_rdo)
 
 
 def test_rdo_moves_a_symbol_one_step_towards_zero_only_where_its_context_makes_that_pay(tables):
-    from entropy.coder import _lower_where_cheaper
+    from entropy.rdo import lower_where_cheaper
 
     bits = tables.symbol_bits()
     sharp = int(np.nanargmax(bits[:, 0]))  # the table where a 1 costs the most against a 0
     flat = int(np.nanargmin(np.nanmax(bits[:, :3], axis=1) - np.nanmin(bits[:, :3], axis=1)))
     values = np.array([1, -1, 1, 3, 0], dtype=np.int32)
     mags = np.array([0.8, 0.8, 1.4, 3.1, 0.2], dtype=np.float16)
-    out = _lower_where_cheaper(values, mags, np.full(5, sharp, np.uint8), bits, tables)
+    out = lower_where_cheaper(values, mags, np.full(5, sharp, np.uint8), bits, tables)
     assert out.tolist()[:2] == [0, 0]  # barely past the dead zone in a context where 0 is near-certain
     assert out[2] in (0, 1) and out[4] == 0
     assert np.all(np.abs(out) <= np.abs(values)) and np.all(np.abs(out - values) <= 1)
     assert np.all(np.sign(out) * np.sign(values) >= 0)  # never crosses zero
-    assert _lower_where_cheaper(values, mags, np.full(5, flat, np.uint8), bits, tables)[3] == 3
+    assert lower_where_cheaper(values, mags, np.full(5, flat, np.uint8), bits, tables)[3] == 3
     assert values.tolist() == [1, -1, 1, 3, 0]  # the caller's array is left alone
 
 
 def test_rdo_never_touches_lossless_bands_such_as_alpha(tables, monkeypatch):
     """Alpha is coded losslessly inside a lossy image: even at an absurd bit price it must come back exact."""
-    import entropy.coder as coder
 
-    monkeypatch.setattr(coder, "RDO_LAMBDA", 1000.0)  # lowering pays everywhere RDO is allowed
+    monkeypatch.setattr(rdo, "RDO_LAMBDA", 1000.0)  # lowering pays everywhere RDO is allowed
     x = photo_like(48, 64, 4)
     layout = ImageLayout(48, 64, 4, 5120)
     stream, seen = encode(x, layout, tables)
@@ -275,7 +274,7 @@ def _level_coded(tables, seed: int, monkeypatch=None, no_shifts: bool = False):
     from entropy import coder
 
     if no_shifts:
-        monkeypatch.setattr(coder, "_choose_shifts", lambda *args: {})
+        monkeypatch.setattr(rdo, "choose_shifts", lambda *args: {})
     net = models.load_model(models.LEVEL_MODEL, models.latest_revision(models.LEVEL_MODEL))[0]
     layout = ImageLayout(96, 128, 3, 1800)
     x = photo_like(96, 128, seed=seed)

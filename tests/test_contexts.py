@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from entropy.contexts import LOSSLESS_STEP, band_step
+from entropy import contexts, pyramid, walk
 
 # The first two entropy models' band-step formula, in floating point, exactly as it was written
 # (session 2). It is the oracle for every lr_step a file can declare; never "tidy" it.
@@ -131,10 +132,10 @@ def test_every_band_class_a_part_codes_has_a_shift():
     from tests.conftest import photo_like
 
     tables = models.load_tables("w97-adaptive-1")[0]
-    scheme = coder.SCHEMES[tables.context_scheme]
+    scheme = contexts.SCHEMES[tables.context_scheme]
     for channels, parts in ((3, ("lr", "detail")), (1, ("lr", "detail")), (3, ("all",))):
         layout = coder.ImageLayout(40, 52, channels, 2000)
-        planes_q, steps = coder.analyse(photo_like(40, 52, channels), layout, "9/7")
+        planes_q, steps = pyramid.analyse(photo_like(40, 52, channels), layout, "9/7")
         for part in parts:
             used: set[int] = set()
 
@@ -143,6 +144,6 @@ def test_every_band_class_a_part_codes_has_a_shift():
                     used.add(int(ctx[0] // scheme.n_bins) % scheme.n_classes)
                 return values
 
-            coder._walk(planes_q, layout.plane_kinds(), steps, record, scheme, part=part, predictor=tables.predictor)
+            walk.walk(planes_q, layout.plane_kinds(), steps, record, scheme, part=part, predictor=tables.predictor)
             band_classes = {c for c in used if c < scheme.n_classes - 2}
             assert band_classes and band_classes <= set(scheme.part_classes(part, channels >= 3))

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from codec.models import load_tables
-from entropy.coder import ImageLayout, _to_planes, collect_statistics
+from entropy.fitting import collect_statistics
+from entropy.pyramid import ImageLayout, to_planes
 from entropy.contexts import band_steps
 from codec.training.proxy import laplace_bits, pyramid_bits, table_scales
 from entropy.wavelet import dwt2, levels_for
@@ -27,7 +28,7 @@ def test_proxy_bits_are_the_coders_contexts_priced(model, scheme, image_step):
     levels = levels_for(64, 96)
     steps = [band_steps(lr_step, kind, levels, "9/7") for kind in KINDS]
     planes = []
-    for plane in _to_planes(pixels):
+    for plane in to_planes(pixels):
         ll, bands = dwt2(plane, levels, "9/7")
         as_tensor = lambda a: torch.from_numpy(a.astype(np.float64))[None]  # noqa: E731
         planes.append((as_tensor(ll), [tuple(as_tensor(b) for b in level) for level in bands]))

@@ -79,6 +79,7 @@ def test_the_simulated_codec_of_an_untrained_level_is_the_wavelet_coder(monkeypa
     """Zero-initialised couplings: the simulation's rate is that of the 9/7 path alone (the real
     encoder's RDO, which training does not model, is switched off for the comparison)."""
     import entropy.coder
+    import entropy.rdo
     from codec.level import LevelConfig
 
     x = torch.from_numpy(photo_like(64, 64)).permute(2, 0, 1)[None].float()
@@ -90,7 +91,7 @@ def test_the_simulated_codec_of_an_untrained_level_is_the_wavelet_coder(monkeypa
     untrained = simulate(LearnedLevel(LevelConfig(hidden=8, update_hidden=4)), x, 8 * 256, scales, 2)
     changed = simulate(trained_like, x, 8 * 256, scales, 2)
     assert not torch.allclose(untrained["bits"], changed["bits"])
-    monkeypatch.setattr(entropy.coder, "RDO_LAMBDA", 0.0)
+    monkeypatch.setattr(entropy.rdo, "RDO_LAMBDA", 0.0)
     stream, seen = entropy.coder.encode(photo_like(64, 64), entropy.coder.ImageLayout(64, 64, 3, 8 * 256),
                                         load_tables("w97-laplace-1")[0])
     assert abs(float(untrained["bits"]) / (8 * len(stream)) - 1) < 0.05

@@ -13,6 +13,7 @@ from codec.training.split import merge, split
 from codec.transform import LevelTransform
 from entropy import coder
 from tests.conftest import photo_like
+from entropy import pyramid
 
 TABLES = models.load_tables(models.LEVEL_ENTROPY_MODEL)[0]
 PARTS = ("lr", "detail")
@@ -30,8 +31,8 @@ def test_the_untrained_level_codes_exactly_what_the_wavelet_coder_codes(shape):
     through_r0 = coder.encode_parts(x, layout, TABLES, PARTS, LevelTransform(level(0), layout.lr_step))
     assert through_r0.payloads == plain.payloads
     planes_q, steps, _ = coder.decode_symbols(plain.payloads, layout, TABLES, PARTS)
-    assert np.array_equal(coder.synthesise(planes_q, steps, LevelTransform(level(0), layout.lr_step)),
-                          coder.synthesise(plain.planes_q, plain.steps))
+    assert np.array_equal(pyramid.synthesise(planes_q, steps, LevelTransform(level(0), layout.lr_step)),
+                          pyramid.synthesise(plain.planes_q, plain.steps))
 
 
 def test_the_trained_level_is_exactly_invertible_in_float():
@@ -55,7 +56,7 @@ def test_tiles_do_not_change_the_streams_or_the_pixels(shape):
     for tile in (16, 1 << 20):
         coded = coder.encode_parts(x, layout, TABLES, PARTS, LevelTransform(net, layout.lr_step, tile=tile))
         planes_q, steps, _ = coder.decode_symbols(coded.payloads, layout, TABLES, PARTS)
-        results.append((coded.payloads, coder.synthesise(planes_q, steps, LevelTransform(net, layout.lr_step, tile=tile))))
+        results.append((coded.payloads, pyramid.synthesise(planes_q, steps, LevelTransform(net, layout.lr_step, tile=tile))))
     assert results[0][0] == results[1][0]
     assert np.abs(results[0][1].astype(int) - results[1][1]).max() <= 1
 
@@ -68,7 +69,7 @@ def test_a_zero_temperature_draws_nothing_and_a_positive_one_follows_the_seed():
 
     def decode(temperature: float, seed: int) -> np.ndarray:
         planes_q, steps, _ = coder.decode_symbols(coded.payloads, layout, TABLES, PARTS)
-        return coder.synthesise(planes_q, steps, LevelTransform(net, layout.lr_step, temperature, seed))
+        return pyramid.synthesise(planes_q, steps, LevelTransform(net, layout.lr_step, temperature, seed))
 
     assert np.array_equal(decode(0.0, 1), decode(0.0, 2))
     assert np.array_equal(decode(1.0, 1), decode(1.0, 1))

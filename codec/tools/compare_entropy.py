@@ -31,6 +31,7 @@ from codec.training.data import split_train_val
 from codec.transform import LevelTransform
 from entropy import coder
 from entropy.tables import value_bits
+from entropy import contexts, fitting, rdo
 
 MODELS = ("w97-laplace-1", "w97-laplace-2", "w97-adaptive-1")
 ADAPTIVE, NO_SHIFTS = "w97-adaptive-1", "w97-adaptive-1 without shifts"  # the ablation of per-file adaptation
@@ -53,8 +54,8 @@ def measure(rgb: np.ndarray, quality: int) -> dict:
                  "file_bytes": len(api.encode(rgb, quality=quality)), "equal_symbols": {}, "encoder": {}}
     for model, adapt in [(m, True) for m in MODELS] + [(ADAPTIVE, False)]:
         tables = models.load_tables(model)[0]
-        for key, rdo in (("equal_symbols", False), ("encoder", True)):
-            coded = coder.encode_parts(rgb, layout, tables, parts, LevelTransform(net, lr_step), rdo=rdo, adapt=adapt)
+        for key, lowered in (("equal_symbols", False), ("encoder", True)):
+            coded = coder.encode_parts(rgb, layout, tables, parts, LevelTransform(net, lr_step), rdo=lowered, adapt=adapt)
             row[key][model if adapt else NO_SHIFTS] = sum(len(p) for p in coded.payloads)
     return row
 
@@ -68,12 +69,12 @@ def adaptation_bits(rgb: np.ndarray, quality: int) -> dict:
     parts = ("lr", "detail") if quality >= api.DETAIL_FROM_QUALITY else ("lr",)
     net = models.load_model(models.LEVEL_MODEL, models.latest_revision(models.LEVEL_MODEL))[0]
     tables = models.load_tables(ADAPTIVE)[0]
-    scheme = coder.SCHEMES[tables.context_scheme]
+    scheme = contexts.SCHEMES[tables.context_scheme]
     layout = coder.ImageLayout(rgb.shape[0], rgb.shape[1], 3, lr_step)
-    pairs = coder.collect_statistics(rgb, layout, "9/7", tables.context_scheme, LevelTransform(net, lr_step), parts,
+    pairs = fitting.collect_statistics(rgb, layout, "9/7", tables.context_scheme, LevelTransform(net, lr_step), parts,
                                      tables.predictor)
     bits = tables.symbol_bits()
-    zero = coder.SHIFT_CANDIDATES.index(0)
+    zero = rdo.SHIFT_CANDIDATES.index(0)
     per_class: dict[int, np.ndarray] = {}  # bits of the class's passes so far, per candidate shift
     unshifted = backward = 0.0  # the LL residuals (one context, never shifted) and the band classes
     for ctx, values in pairs:
@@ -82,9 +83,9 @@ def adaptation_bits(rgb: np.ndarray, quality: int) -> dict:
             unshifted += value_bits(bits, tables, tables.context_map[ctx], values).sum() if ctx.size else 0.0
             continue
         b = ctx % scheme.n_bins
-        costs = np.array([value_bits(bits, tables, tables.context_map[ctx - b + coder.shift_bins(b, k)], values).sum()
-                          for k in coder.SHIFT_CANDIDATES])
-        past = per_class.setdefault(cls, np.zeros(len(coder.SHIFT_CANDIDATES)))
+        costs = np.array([value_bits(bits, tables, tables.context_map[ctx - b + contexts.shift_bins(b, k)], values).sum()
+                          for k in rdo.SHIFT_CANDIDATES])
+        past = per_class.setdefault(cls, np.zeros(len(rdo.SHIFT_CANDIDATES)))
         backward += costs[int(np.argmin(past)) if past.any() else zero]
         past += costs
     side = 4 * sum(len(scheme.part_classes(part, True)) for part in parts)

@@ -23,7 +23,9 @@ from codec.pixels import list_images
 from codec.training.data import load_rgb, split_train_val
 from entropy import coder
 from entropy.contexts import FEATURES, LOSSLESS_STEP, WEIGHT_BITS, Predictor, pass_features, third_octave_thresholds
-from entropy.tables import EntropyTables, build_family, fit_context_map
+from entropy.fitting import fit_context_map
+from entropy.tables import EntropyTables, build_family
+from entropy import contexts, fitting
 
 FIT_QUALITIES = (100, 95, 90, 85, 80, 70, 60, 50, 40, 30, 20, 10)
 FIT_SCALES = (1, 2, 4)
@@ -43,23 +45,23 @@ def _count(counts: list, pairs: list[tuple[np.ndarray, np.ndarray]]) -> None:
 
 def histograms_for(images: list[np.ndarray], lossy_wavelet: str, context_scheme: int) -> list[dict[int, int]]:
     """The stored images of scale-1 and rescaler files, over the explicit-scale step sweep."""
-    counts: list[dict[int, int]] = [defaultdict(int) for _ in range(coder.SCHEMES[context_scheme].n_contexts)]
+    counts: list[dict[int, int]] = [defaultdict(int) for _ in range(contexts.SCHEMES[context_scheme].n_contexts)]
     for rgb in images:
         for scale in FIT_SCALES:
             lr = rgb if scale == 1 else _downscale(rgb, scale)
             for quality in FIT_QUALITIES:
                 layout = coder.ImageLayout(lr.shape[0], lr.shape[1], 3, round(quality_to_step(quality) * 256))
-                _count(counts, coder.collect_statistics(lr, layout, lossy_wavelet, context_scheme))
+                _count(counts, fitting.collect_statistics(lr, layout, lossy_wavelet, context_scheme))
     return [dict(c) for c in counts]
 
 
 def level_histograms(images: list[np.ndarray], context_scheme: int,
                      predictor: Predictor | None = None) -> list[dict[int, int]]:
     """What learned-level files code: each image through the shipped level over its quality sweep."""
-    counts: list[dict[int, int]] = [defaultdict(int) for _ in range(coder.SCHEMES[context_scheme].n_contexts)]
+    counts: list[dict[int, int]] = [defaultdict(int) for _ in range(contexts.SCHEMES[context_scheme].n_contexts)]
     for rgb, layout, first_level in _level_images(images, LEVEL_STEPS):
         parts = ("lr", "detail") if first_level else ("all",)
-        _count(counts, coder.collect_statistics(rgb, layout, "9/7", context_scheme, first_level, parts, predictor))
+        _count(counts, fitting.collect_statistics(rgb, layout, "9/7", context_scheme, first_level, parts, predictor))
     return [dict(c) for c in counts]
 
 
@@ -92,12 +94,12 @@ def fit_predictor(images: list[np.ndarray], steps: tuple[int, ...]) -> Predictor
     (the predicted magnitude is a Laplace scale up to a constant), rounded to 2^-12 fixed point."""
     from scipy.optimize import nnls
 
-    scheme = coder.SCHEMES[4]
+    scheme = contexts.SCHEMES[4]
     n = len(FEATURES)
     gram, moment = np.zeros((scheme.n_classes, n, n)), np.zeros((scheme.n_classes, n))
     for rgb, layout, first_level in _level_images(images, steps):
         recorder = _FeatureRecorder()
-        pairs = coder.collect_statistics(rgb, layout, "9/7", 4, first_level, ("lr", "detail") if first_level else ("all",),
+        pairs = fitting.collect_statistics(rgb, layout, "9/7", 4, first_level, ("lr", "detail") if first_level else ("all",),
                                          recorder)
         bands = [values for ctx, values in pairs if ctx.size and (ctx[0] // scheme.n_bins) % scheme.n_classes < scheme.n_classes - 2]
         for (cls, x), values in zip(recorder.passes, bands):
@@ -115,7 +117,7 @@ def fit_predictor(images: list[np.ndarray], steps: tuple[int, ...]) -> Predictor
 
 def fill_unseen(tables: EntropyTables, seen: np.ndarray) -> EntropyTables:
     """Contexts never met in training take the table of the nearest fitted bin of their class."""
-    n_bins = coder.SCHEMES[tables.context_scheme].n_bins
+    n_bins = contexts.SCHEMES[tables.context_scheme].n_bins
     cmap = tables.context_map.reshape(-1, n_bins).copy()
     seen = seen.reshape(-1, n_bins)
     for row in range(cmap.shape[0]):
@@ -136,7 +138,7 @@ def fit(data: Path, max_images: int = 0, lossy_wavelet: str = "9/7", context_sch
         files = files[:max_images]
     images = [load_rgb(f).permute(1, 2, 0).numpy() for f in files]
     predictor = None
-    if coder.SCHEMES[context_scheme].learned:
+    if contexts.SCHEMES[context_scheme].learned:
         if not for_level:
             raise ValueError("context scheme 4 is fitted on the learned level's output (--for-level)")
         # The weights are 9 numbers per class: a third of the images at every other step pin them down.
@@ -145,7 +147,7 @@ def fit(data: Path, max_images: int = 0, lossy_wavelet: str = "9/7", context_sch
         hists = level_histograms(images, context_scheme, predictor)
     else:
         hists = histograms_for(images, lossy_wavelet, context_scheme)
-    family = build_family(coder.SCHEMES[context_scheme].n_contexts, lossy_wavelet, context_scheme, segment_symbols,
+    family = build_family(contexts.SCHEMES[context_scheme].n_contexts, lossy_wavelet, context_scheme, segment_symbols,
                           segment_crc=for_level)
     if predictor is not None:
         family = dataclasses.replace(family, predictor_weights=predictor.weights, predictor_thresholds=predictor.thresholds)

@@ -12,7 +12,7 @@ and minimises D / step^2 + (ln 2 / 2) R per pixel: D the summed squared RGB erro
 R the bits of every band under ``codec.training.proxy``: the contexts and tables of the entropy
 model given (by default the one the level's files are coded with, ``models.LEVEL_ENTROPY_MODEL``;
 its per-file bin shifts taken as 0). The weight is the coder's own price of a bit
-(entropy.coder.RDO_LAMBDA = ln 2 / 6 squared band steps, times 3 for RGB), so the network is trained
+(entropy.rdo.RDO_LAMBDA = ln 2 / 6 squared band steps, times 3 for RGB), so the network is trained
 for the trade-off the encoder makes; the encoder's RDO lowering itself is not simulated.
 
 Besides the loop's files (``codec.training.loop``), the run folder holds ``best.safetensors``

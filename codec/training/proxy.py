@@ -1,6 +1,6 @@
 """A differentiable estimate of what irr's coder spends on a band pyramid, for training (torch).
 
-It follows ``entropy.coder._walk`` symbol for symbol: the same dead-zone symbols, the same
+It follows ``entropy.walk.walk`` symbol for symbol: the same dead-zone symbols, the same
 integer contexts (parent, co-located bands, luma for chroma, neighbours of earlier passes; for
 scheme 4 the tables' integer predictor over the same evidence, with each file's bin shifts taken
 as 0) and, through the entropy model's context map, the same table for each symbol. Only the probability
@@ -32,12 +32,12 @@ def table_scales(tables: EntropyTables) -> Tensor:
 
 
 def deadzone(c: Tensor, step: float) -> Tensor:
-    """entropy.coder.quantize on floats: |q| = floor(|c| / step + 1/3)."""
+    """entropy.pyramid.quantize on floats: |q| = floor(|c| / step + 1/3)."""
     return torch.sign(c) * torch.floor(c.abs() / step + 1 / 3)
 
 
 def dequantize(q: Tensor, step: float) -> Tensor:
-    """entropy.coder.dequantize: |q| steps plus an eighth of a step (the integer step >> 3)."""
+    """entropy.pyramid.dequantize: |q| steps plus an eighth of a step (the integer step >> 3)."""
     return torch.sign(q) * (q.abs() * step + (step // 8))
 
 

@@ -1,0 +1,210 @@
+"""The quantised wavelet pyramid of an 8-bit image, both ways: YCoCg-R -> integer wavelet per plane
+(5/3 when lossless; when lossy, the wavelet the entropy model names) -> dead-zone quantisation
+(none at step 1, which is exactly lossless), optionally with a learned first level; and back,
+including the integer thumbnail of a 9/7 pyramid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from entropy.contexts import LOSSLESS_STEP, band_steps
+from entropy.wavelet import Bands, dwt2, idwt2, levels_for, ycocg_channels, ycocg_forward
+
+# Per plane, per level, per orientation: |coefficient| / step of a lossy subband, None of a lossless one.
+Magnitudes = list[list[tuple["np.ndarray | None", ...]]]
+
+
+@dataclass(frozen=True)
+class ImageLayout:
+    """What the decoder must know before decoding: sizes, planes and the quantiser step."""
+
+    height: int
+    width: int
+    channels: int  # 1 gray, 3 RGB, 4 RGBA (alpha is always lossless)
+    lr_step: int  # the header's 8.8 fixed-point quantiser step; 256 = lossless
+
+    def plane_kinds(self) -> list[str]:
+        kinds = {1: ["luma"], 3: ["luma", "co", "cg"], 4: ["luma", "co", "cg", "alpha"]}
+        return kinds[self.channels]
+
+    @property
+    def lossless(self) -> bool:
+        return self.lr_step <= LOSSLESS_STEP
+
+    @property
+    def step(self) -> float:
+        """The image step as a number (for reports and the RDO's distortion scale; never a choice)."""
+        return self.lr_step / 256
+
+    @property
+    def n_symbols(self) -> int:
+        return self.height * self.width * self.channels
+
+
+def quantize(c: np.ndarray, step: int) -> np.ndarray:
+    """Dead-zone quantiser: |q| = floor(|c| / step + 1/3); identity at step 1. Returns int32 (the
+    symbols are small; int32 halves the memory of a big image's coefficients)."""
+    if step == 1:
+        return c.astype(np.int32, copy=False)
+    return (np.sign(c) * ((3 * np.abs(c) + step) // (3 * step))).astype(np.int32)
+
+
+def dequantize(q: np.ndarray, step: int) -> np.ndarray:
+    if step == 1:
+        return q
+    q = q.astype(np.int64)
+    return (np.sign(q) * (np.abs(q) * step + (step >> 3))).astype(np.int32)
+
+
+def to_planes(pixels: np.ndarray) -> np.ndarray:
+    channels = pixels.shape[2]
+    if channels == 1:
+        return pixels.transpose(2, 0, 1).astype(np.int32)
+    planes = ycocg_forward(pixels[..., :3])
+    if channels == 4:
+        planes = np.concatenate([planes, pixels[None, ..., 3].astype(np.int32)])
+    return planes
+
+
+def from_planes(planes: np.ndarray, rows: int = 256) -> np.ndarray:
+    """(C, H, W) int32 planes -> (H, W, C) uint8 pixels, ``rows`` at a time (a big image's
+    temporaries stay a strip's size)."""
+    out = np.empty((*planes.shape[1:], planes.shape[0]), np.uint8)
+    for top in range(0, planes.shape[1], rows):
+        strip = planes[:, top : top + rows]
+        channels = ycocg_channels(strip[:3]) if planes.shape[0] >= 3 else iter([strip[0]])
+        for i, channel in enumerate(channels):
+            out[top : top + rows, :, i] = np.clip(channel, 0, 255)
+        if planes.shape[0] == 4:
+            out[top : top + rows, :, 3] = np.clip(strip[3], 0, 255)
+    return out
+
+
+class FirstLevel(Protocol):
+    """A learned first transform level (``codec.transform``): maps the integer 9/7 level 1 of
+    every plane to the coefficients that are coded, and back. Integers in fixed point both ways.
+
+    ``lows`` is (planes, h, w), the level's low bands; ``highs`` per plane (HL, LH, HH).
+    """
+
+    def analysis(self, lows: np.ndarray, highs: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, list]: ...
+
+    def synthesis(self, lows: np.ndarray, highs: list[tuple[np.ndarray, ...]], steps: list[dict]) -> tuple[np.ndarray, list]: ...
+
+
+def _transform(plane_list: list[np.ndarray], levels: int, wavelets: list[str],
+               first_level: FirstLevel | None) -> list[tuple[np.ndarray, Bands]]:
+    """Every plane's wavelet pyramid; with ``first_level``, its level 1 goes through the network."""
+    if first_level is None or levels == 0:
+        return [dwt2(plane, levels, wavelet) for plane, wavelet in zip(plane_list, wavelets)]
+    firsts = [dwt2(plane, 1, wavelet) for plane, wavelet in zip(plane_list, wavelets)]
+    lows, highs = first_level.analysis(np.stack([ll for ll, _ in firsts]), [bands[0] for _, bands in firsts])
+    del firsts
+    pyramids = []
+    for low, high, wavelet in zip(lows, highs, wavelets):
+        ll, bands = dwt2(low, levels - 1, wavelet, shifted=True)
+        pyramids.append((ll, [tuple(high), *bands]))
+    return pyramids
+
+
+def analyse(pixels: np.ndarray, layout: ImageLayout, lossy_wavelet: str, magnitudes: Magnitudes | None = None,
+            first_level: FirstLevel | None = None) -> tuple[list, list[dict]]:
+    """Quantised wavelet planes of an (H, W, C) uint8 image, and each plane's band steps.
+
+    Given a list, ``magnitudes`` receives each lossy subband's |coefficient| / step (None for a
+    lossless one), the input of the encoder's rate-distortion choice (float16: 3 digits are plenty).
+    """
+    levels = levels_for(layout.height, layout.width)
+    steps = [band_steps(layout.lr_step, kind, levels, lossy_wavelet) for kind in layout.plane_kinds()]
+    pyramids = _transform(list(to_planes(pixels)), levels, [s["wavelet"] for s in steps], first_level)
+    planes_q = []
+    for (ll, bands), plane_steps in zip(pyramids, steps):
+        if magnitudes is not None:  # None for a lossless band (step 1, e.g. alpha): RDO must not touch it
+            magnitudes.append([
+                tuple(_magnitudes(b, plane_steps[(lvl + 1, o)]) for o, b in enumerate(level_bands))
+                for lvl, level_bands in enumerate(bands)
+            ])
+        ll = quantize(ll, plane_steps["ll"])
+        bands = [
+            tuple(quantize(b, plane_steps[(lvl + 1, o)]) for o, b in enumerate(level_bands))
+            for lvl, level_bands in enumerate(bands)
+        ]
+        planes_q.append((ll, bands))
+    return planes_q, steps
+
+
+def _magnitudes(band: np.ndarray, step: int) -> np.ndarray | None:
+    return None if step == 1 else (np.abs(band) / step).astype(np.float16)
+
+
+def empty_planes(layout: ImageLayout, lossy_wavelet: str) -> tuple[list, list[dict]]:
+    """What :func:`analyse` returns for an all-zero image, from the shapes alone: the decoder's
+    buffers. (Transforming a zero image would cost a tenth of a decode, and int64 planes.)"""
+    levels = levels_for(layout.height, layout.width)
+    planes_q, steps = [], []
+    for kind in layout.plane_kinds():
+        h, w = layout.height, layout.width
+        bands = []
+        for _ in range(levels):  # each level splits a side into ceil (low) and floor (high) halves
+            low_h, high_h, low_w, high_w = (h + 1) // 2, h // 2, (w + 1) // 2, w // 2
+            shapes = ((low_h, high_w), (high_h, low_w), (high_h, high_w))  # HL, LH, HH
+            bands.append(tuple(np.zeros(shape, dtype=np.int32) for shape in shapes))
+            h, w = low_h, low_w
+        planes_q.append((np.zeros((h, w), dtype=np.int32), bands))
+        steps.append(band_steps(layout.lr_step, kind, levels, lossy_wavelet))
+    return planes_q, steps
+
+
+def synthesise(planes_q: list, steps: list[dict], first_level: FirstLevel | None = None) -> np.ndarray:
+    """Inverse of :func:`analyse` (dequantise, inverse wavelet, inverse colour): (H, W, C) uint8.
+
+    Consumes ``planes_q``: each plane's coefficients are released once they are reconstructed.
+    """
+    dequantized = []
+    for i, plane_steps in enumerate(steps):
+        ll, bands = planes_q[i]
+        planes_q[i] = None
+        dequantized.append((dequantize(ll, plane_steps["ll"]), [
+            tuple(dequantize(b, plane_steps[(lvl + 1, o)]) for o, b in enumerate(level_bands))
+            for lvl, level_bands in enumerate(bands)]))
+        del ll, bands
+    if first_level is not None and dequantized[0][1]:
+        lows = np.stack([idwt2(ll, bands[1:], s["wavelet"], shifted=True) for (ll, bands), s in zip(dequantized, steps)])
+        highs = [bands[0] for _, bands in dequantized]
+        dequantized = None
+        lows, highs = first_level.synthesis(lows, highs, steps)
+        dequantized = [(low, [tuple(high)]) for low, high in zip(lows, highs)]
+    planes = None
+    for i, plane_steps in enumerate(steps):
+        ll, bands = dequantized[i]
+        dequantized[i] = None
+        plane = idwt2(ll, bands, plane_steps["wavelet"])
+        del ll, bands
+        if planes is None:
+            planes = np.empty((len(steps), *plane.shape), np.int32)
+        planes[i] = plane
+        del plane
+    return from_planes(planes)
+
+
+# 2-D DC gain of one unscaled 9/7 lifting level (K^2, K = 1.2301741...), as 2^-20 fixed point with
+# the 4 fraction bits: a thumbnail sample is (low * _THUMB_SCALE + 2^19) >> 20.
+_THUMB_SCALE = round((1 << 20) / (16 * 1.2301741049140009**2))
+
+
+def thumbnail(planes_q: list, steps: list[dict]) -> np.ndarray:
+    """(ceil(H/2), ceil(W/2), C) uint8: the level-1 low band of a decoded 9/7 pyramid, as pixels.
+
+    Integer arithmetic throughout (the same thumbnail everywhere); only the LR part is needed.
+    """
+    lows = []
+    for (ll, bands), plane_steps in zip(planes_q, steps):
+        if not bands:  # too small for a wavelet level: the image is its own thumbnail
+            return synthesise(list(planes_q), steps)
+        bands = [tuple(dequantize(b, plane_steps[(lvl + 2, o)]) for o, b in enumerate(level)) for lvl, level in enumerate(bands[1:])]
+        low = idwt2(dequantize(ll, plane_steps["ll"]), bands, plane_steps["wavelet"], shifted=True)
+        lows.append(((low.astype(np.int64) * _THUMB_SCALE + (1 << 19)) >> 20).astype(np.int32))
+    return from_planes(np.stack(lows))

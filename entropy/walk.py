@@ -1,0 +1,137 @@
+"""The order in which symbols are coded and the context each is coded in, for both directions.
+
+Contexts are parallel, not serial: bands are coded coarse to fine, each in 2 (checkerboard) or 4
+(2x2 polyphase) passes, as the model's context scheme says (``entropy.contexts.SCHEMES``). A
+coefficient's context counts only values decoded before its pass (its parent in the coarser band,
+the co-located coefficients of bands already coded at this level, the luma band for chroma and,
+from the second pass on, its neighbours decoded in earlier passes). Every context is an integer
+function of decoded integers, so decoding is bit-exact on any machine, thread count or device.
+
+One function, :func:`walk`, visits the symbols in decoding order for the encoder, the decoder, the
+encoder's shift choice and the tables' fitting: they cannot disagree on the order or the contexts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from entropy.contexts import ContextScheme, Predictor, band_evidence, known_padded, shift_bins, stepset_of
+from entropy.pyramid import Magnitudes
+from entropy.wavelet import Bands
+
+
+def _upsample_to(parent: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """|parent| at (i // 2, j // 2), clipped to the parent's size."""
+    rows = np.minimum(np.arange(shape[0]) // 2, parent.shape[0] - 1)
+    cols = np.minimum(np.arange(shape[1]) // 2, parent.shape[1] - 1)
+    return np.abs(parent)[np.ix_(rows, cols)]
+
+
+def _fit(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """|a| cropped or edge-extended to ``shape`` (bands of one level differ by one on odd sides)."""
+    a = np.abs(a[: shape[0], : shape[1]])
+    pad = ((0, shape[0] - a.shape[0]), (0, shape[1] - a.shape[1]))
+    return np.pad(a, pad, mode="edge") if a.size and any(p[1] for p in pad) else a if a.size else np.zeros(shape, a.dtype)
+
+
+# coder(context_ids, values, magnitudes) -> values: the encoder records (and may lower) values, the
+# decoder produces them. ``magnitudes`` are |coefficient| / step before quantisation where the
+# caller has them (the encoder's subbands), else None.
+Coder = Callable[[np.ndarray, np.ndarray, "np.ndarray | None"], np.ndarray]
+
+
+PARTS = ("all", "lr", "detail")
+
+
+def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list[dict], code: Coder,
+          scheme: ContextScheme, magnitudes: Magnitudes | None = None, part: str = "all",
+          predictor: Predictor | None = None, shifts: dict[int, int] | None = None) -> None:
+    """Visit the quantised symbols of one part in decoding order, filling arrays in place from ``code``.
+
+    Parts: "all" (every plane: its LL, then its levels coarse to fine), "lr" (the same without the
+    finest level: the low-resolution image) and "detail" (every plane's finest level). Coding "lr"
+    then "detail" visits the symbols in another order than "all" but with the same contexts:
+    contexts only look at coarser levels, earlier bands of the level and the luma (and Co) plane.
+    Scheme 4 bins with ``predictor`` and moves each class's bins by ``shifts`` (class -> shift).
+    """
+    n_classes, n_bins = scheme.n_classes, scheme.n_bins
+    luma_bands: Bands | None = None
+    co_bands: Bands | None = None
+    for plane_index, ((ll, bands), kind, plane_steps) in enumerate(zip(planes_q, kinds, steps)):
+        chroma = kind in ("co", "cg")
+        if part != "detail":
+            stepset = stepset_of(plane_steps["ll"], plane_steps["wavelet"])
+            # Coarsest low band: left differences (first column: up differences), one context.
+            base = 128 if kind in ("luma", "alpha") and plane_steps["ll"] == 1 else 0
+            residual = np.empty_like(ll)
+            residual[:, 1:] = ll[:, 1:] - ll[:, :-1]
+            residual[1:, 0] = ll[1:, 0] - ll[:-1, 0]
+            residual[0, 0] = ll[0, 0] - base
+            ctx = np.full(ll.size, (stepset * n_classes + n_classes - 2 + chroma) * n_bins, dtype=np.int64)
+            residual = code(ctx, residual.ravel(), None).reshape(ll.shape)
+            first_col = np.cumsum(residual[:, 0]) + base
+            ll[:] = np.cumsum(np.concatenate([first_col[:, None], residual[:, 1:]], axis=1), axis=1)
+        finest = 1 if part != "lr" else 2
+        coarsest = len(bands) if part != "detail" else min(1, len(bands))
+        for level in range(coarsest, finest - 1, -1):
+            coded: list[np.ndarray] = []
+            for orientation in range(3):
+                band = bands[level - 1][orientation]
+                if band.size == 0:
+                    coded.append(band)
+                    continue
+                stepset = stepset_of(plane_steps[(level, orientation)], plane_steps["wavelet"])
+                if scheme.learned:
+                    evidence = band_evidence(
+                        bands[level][orientation] if level < len(bands) else None, coded,
+                        luma_bands[level - 1][orientation] if chroma and luma_bands is not None else None,
+                        co_bands[level - 1][orientation] if kind == "cg" and co_bands is not None else None, band.shape)
+                else:
+                    if level < len(bands):
+                        activity = 2 * _upsample_to(bands[level][orientation], band.shape)
+                    else:
+                        activity = np.zeros(band.shape, dtype=np.int32)
+                    for other in coded:
+                        activity = activity + _fit(other, band.shape)
+                    if chroma and luma_bands is not None:
+                        activity = activity + np.abs(luma_bands[level - 1][orientation])
+                band_magnitudes = None if magnitudes is None else magnitudes[plane_index][level - 1][orientation]
+                if scheme.learned:  # the same passes as strided views, not masks: a quarter of the work
+                    phases = scheme.phases()
+                    for pass_, (r0, c0) in enumerate(phases):
+                        view = band[r0::2, c0::2]
+                        if view.size == 0:
+                            continue
+                        cls = scheme.band_class(orientation, pass_, chroma, level == 1)
+                        bins = predictor.bins(cls, evidence, (r0, c0), known_padded(band, phases[:pass_]) if pass_ else None,
+                                              view.size)
+                        ctx = (stepset * n_classes + cls) * n_bins + shift_bins(bins, shifts.get(cls, 0) if shifts else 0, n_bins)
+                        mags = None if band_magnitudes is None else band_magnitudes[r0::2, c0::2].ravel()
+                        view[...] = code(ctx, view.ravel(), mags).reshape(view.shape)
+                    coded.append(band)
+                    continue
+                known = np.zeros(band.shape, dtype=bool)
+                for pass_, mask in enumerate(scheme.masks(band.shape)):
+                    cls = scheme.band_class(orientation, pass_, chroma, level == 1)
+                    act = activity if pass_ == 0 else activity + scheme.neighbours(np.where(known, band, 0))
+                    ctx = (stepset * n_classes + cls) * n_bins + scheme.bins(act[mask])
+                    band[mask] = code(ctx, band[mask], None if band_magnitudes is None else band_magnitudes[mask])
+                    known |= mask
+                coded.append(band)
+        if kind == "luma":
+            luma_bands = bands
+        if kind == "co":
+            co_bands = bands
+
+
+def part_symbols(planes_q: list[tuple[np.ndarray, Bands]], part: str) -> int:
+    """How many symbols a part codes (the decoder's buffers give the shapes)."""
+    n = 0
+    for ll, bands in planes_q:
+        if part != "detail":
+            n += ll.size + sum(b.size for level in bands[1:] for b in level)
+        if part != "lr" and bands:
+            n += sum(b.size for b in bands[0])
+    return n
