@@ -17,6 +17,8 @@ from torch.utils.data import Dataset
 
 from bitstream.errors import InputError
 from codec import api, models
+from codec.modes.rescaler import network_input
+from codec.settings import DecodeSettings, check_temperature
 
 
 class IrrFolder(Dataset):
@@ -29,7 +31,7 @@ class IrrFolder(Dataset):
         if not Path(root).is_dir():
             raise InputError(f"not a folder: {root}")
         if temperature is not None:
-            api.check_temperature(temperature)
+            check_temperature(temperature)
         if not isinstance(thumbnail, bool):
             raise InputError(f"thumbnail must be True or False, got {thumbnail!r}")
         if transform is not None and not callable(transform):
@@ -59,21 +61,19 @@ def decode_batch(files: Sequence[bytes], *, device: str | torch.device = "auto",
     files are decoded one by one (a learned level's pass is tiled per image). Each file keeps
     its own latent seed, so the result equals one-by-one decoding up to float reassociation.
     """
+    settings = DecodeSettings.checked(device, temperature, dtype=dtype)
     stored = [api.read_stored(data) for data in files]
     groups: dict[tuple, list[int]] = defaultdict(list)
     out: list[np.ndarray] = [np.empty(0)] * len(files)
     for i, s in enumerate(stored):
         if s.kind != "rescaler":  # the image itself, or a learned level: decoded file by file
-            t, dev = api.decode_options(temperature, s.header, device, dtype)
-            out[i] = api.decode_stored(s, t, s.header.seed, dev, dtype).array
+            out[i] = api.decode_stored(s, settings).array
         else:
-            groups[(s.header.model_name, s.header.model_revision, s.lr.shape[:2])].append(i)
+            groups[(s.header.model_name, s.header.model_revision, s.content.shape[:2])].append(i)
     for (name, revision, _), indexes in groups.items():
         net = models.load_model(name, revision)[0]
-        options = [api.decode_options(temperature, stored[i].header, device, dtype) for i in indexes]
-        dev = options[0][1]
-        batch = [api.network_input(net, stored[i].lr, t, stored[i].header.seed) for i, (t, _) in zip(indexes, options)]
-        y = models.to_device(net, dev, dtype).inverse(torch.cat(batch).to(dev, dtype))
+        batch = [network_input(net, stored[i].content, *settings.draw(stored[i].header)) for i in indexes]
+        y = models.to_device(net, settings.device, dtype).inverse(torch.cat(batch).to(settings.device, dtype))
         pixels = torch.round(y[:, :3].float().clamp(0, 1) * 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
         for k, i in enumerate(indexes):
             out[i] = api.finish(stored[i], pixels[k]).array

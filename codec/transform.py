@@ -32,7 +32,8 @@ class LevelTransform:
     """``entropy.pyramid.FirstLevel`` for one image: a network, its quantiser step, a decode temperature."""
 
     def __init__(self, net: LearnedLevel, lr_step: int, temperature: float = 0.0, seed: int = 0,
-                 device: torch.device | None = None, dtype: torch.dtype = torch.float32, tile: int = TILE) -> None:
+                 device: torch.device | None = None, dtype: torch.dtype = torch.float32, tile: int = TILE,
+                 progress: bool = False) -> None:
         self.net = net
         self.step = lr_step / 256
         self.temperature = temperature
@@ -40,6 +41,7 @@ class LevelTransform:
         self.device = device or torch.device("cpu")
         self.dtype = dtype
         self.tile = tile
+        self.progress = progress  # a bar over the tiles of big images
 
     def analysis(self, lows: np.ndarray, highs: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, list]:
         return self._run(self.net.analysis, lows, highs, None)
@@ -60,20 +62,22 @@ class LevelTransform:
             low_mask = torch.zeros(1, LOW_CHANNELS, 1, 1, device=self.device, dtype=self.dtype)
             low_mask[0, :planes] = 1
         exact = planes == LOW_CHANNELS and all(b.shape == (h, w) for bands in highs for b in bands)
-        for y0 in range(0, h, self.tile):
-            for x0 in range(0, w, self.tile):
-                y1, x1 = min(h, y0 + self.tile), min(w, x0 + self.tile)
-                box = (max(0, y0 - MARGIN), max(0, x0 - MARGIN), min(h, y1 + MARGIN), min(w, x1 + MARGIN))
-                low, high, mask = self._tile(lows, highs, box, noise)
-                low, high = fn(low, high, self.step, low_mask, None if exact else mask)
-                inner = (slice(y0 - box[0], y1 - box[0]), slice(x0 - box[1], x1 - box[1]))
-                low = torch.round(low[0][(slice(None), *inner)].float()).cpu().numpy()
-                high = torch.round(high[0][(slice(None), *inner)].float()).cpu().numpy()
-                out_lows[:, y0:y1, x0:x1] = low[:planes]
-                for p, bands in enumerate(out_highs):
-                    for o, band in enumerate(bands):  # a band shorter than the grid keeps its own extent
-                        band[y0 : min(y1, band.shape[0]), x0 : min(x1, band.shape[1])] = \
-                            high[3 * p + o, : max(0, min(y1, band.shape[0]) - y0), : max(0, min(x1, band.shape[1]) - x0)]
+        from tqdm import tqdm
+
+        boxes = [(y0, x0) for y0 in range(0, h, self.tile) for x0 in range(0, w, self.tile)]
+        for y0, x0 in tqdm(boxes, disable=not self.progress or len(boxes) < 4, desc="tiles", leave=False):
+            y1, x1 = min(h, y0 + self.tile), min(w, x0 + self.tile)
+            box = (max(0, y0 - MARGIN), max(0, x0 - MARGIN), min(h, y1 + MARGIN), min(w, x1 + MARGIN))
+            low, high, mask = self._tile(lows, highs, box, noise)
+            low, high = fn(low, high, self.step, low_mask, None if exact else mask)
+            inner = (slice(y0 - box[0], y1 - box[0]), slice(x0 - box[1], x1 - box[1]))
+            low = torch.round(low[0][(slice(None), *inner)].float()).cpu().numpy()
+            high = torch.round(high[0][(slice(None), *inner)].float()).cpu().numpy()
+            out_lows[:, y0:y1, x0:x1] = low[:planes]
+            for p, bands in enumerate(out_highs):
+                for o, band in enumerate(bands):  # a band shorter than the grid keeps its own extent
+                    band[y0 : min(y1, band.shape[0]), x0 : min(x1, band.shape[1])] = \
+                        high[3 * p + o, : max(0, min(y1, band.shape[0]) - y0), : max(0, min(x1, band.shape[1]) - x0)]
         return out_lows, out_highs
 
     def _tile(self, lows: np.ndarray, highs: list[tuple[np.ndarray, ...]], box: tuple[int, int, int, int],

@@ -74,7 +74,7 @@ def cases_v1_large() -> dict[str, bytes]:
 
     from bitstream.container import Header, IrrFile, pack
     from codec import models
-    from codec.api import _downscale
+    from codec.modes.rescaler import downscale as _downscale
     from entropy import coder
 
     rgb = large_photo(512, 768)

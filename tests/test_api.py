@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 import codec
+import codec.settings
 from bench.metrics import psnr
 from bitstream.container import IrrFile, pack, unpack
 from tests.conftest import photo_like
@@ -45,7 +46,7 @@ def test_lossless_lr_is_stored_exactly(sample_rgb):
     meta = codec.info(data)
     assert meta["lossless_lr"] and meta["quality"] == 100
     thumb = codec.decode_array(data, thumbnail=True)
-    from codec.api import _downscale
+    from codec.modes.rescaler import downscale as _downscale
 
     assert np.array_equal(thumb, _downscale(sample_rgb, 2))
 
@@ -63,7 +64,7 @@ def test_lossless_without_a_scale_stores_the_image_itself(shape):
 def test_every_lossy_default_file_goes_through_the_learned_level(quality):
     meta = codec.info(codec.encode(photo_like(40, 56), quality=quality))
     assert (meta["kind"], meta["model"], meta["container_version"], meta["scale"]) == ("level", "irr-level", "1.2", 2)
-    assert (meta["detail_stream_bytes"] > 0) == (quality >= codec.api.DETAIL_FROM_QUALITY)  # the IRN mode below
+    assert (meta["detail_stream_bytes"] > 0) == (quality >= codec.settings.DETAIL_FROM_QUALITY)  # the IRN mode below
     lossless = codec.info(codec.encode(photo_like(40, 56), quality=100))
     assert (lossless["kind"], lossless["container_version"]) == ("none", "1.1")
 
@@ -325,7 +326,7 @@ def test_tiled_decode_matches_whole_image_decode(sample_rgb, scale):
 
 
 def test_tiled_encode_matches_whole_image_encode(sample_rgb):
-    from codec.api import _downscale
+    from codec.modes.rescaler import downscale as _downscale
 
     whole = _downscale(sample_rgb, 2, tile=None)
     tiled = _downscale(sample_rgb, 2, tile=40)

@@ -37,10 +37,10 @@ def symbols_digest(data: bytes) -> str:
     from codec.api import read_stored
 
     s = read_stored(data)
-    if s.pyramid is None:
-        return hashlib.sha256(s.lr.tobytes()).hexdigest()
+    if s.kind != "level":
+        return hashlib.sha256(s.content.tobytes()).hexdigest()
     digest = hashlib.sha256()
-    for ll, bands in s.pyramid[0]:
+    for ll, bands in s.content.planes_q:
         digest.update(ll.tobytes())
         for level in bands:
             for band in level:

@@ -72,7 +72,7 @@ def test_entropy_decoding_alone_768x512(benchmark, image, model):
     """Entropy decoding of a default -q 75 file's symbols (LR and detail), per model: the same
     symbols' decode time, so the ratio is the per-symbol speed."""
     from codec import models
-    from codec.api import EncodeSettings
+    from codec.settings import EncodeSettings
     from codec.transform import LevelTransform
     from entropy import coder
 

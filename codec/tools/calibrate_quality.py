@@ -1,5 +1,5 @@
-"""The measurement behind the default path's quality scale (``codec.api.LEVEL_STEP_AT_50``) and
-its lowest-rate switch (``codec.api.DETAIL_FROM_QUALITY``).
+"""The measurement behind the default path's quality scale (``codec.settings.LEVEL_STEP_AT_50``) and
+its lowest-rate switch (``codec.settings.DETAIL_FROM_QUALITY``).
 
     irr tools calibrate-quality --data ../shared/data/train
 
@@ -16,16 +16,19 @@ On the held-out part of a training folder (``codec.training.data.split_train_val
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from bitstream.container import DEFAULT_MAX_PIXELS
 from codec import api
+from codec.pixels import load
+from codec.settings import LEVEL_STEP_AT_50, EncodeSettings
 from codec.pixels import list_images
 from codec.training.data import split_train_val
 
@@ -37,24 +40,17 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 10 * math.log10(255**2 / float(np.mean((a.astype(np.float64) - b) ** 2)))
 
 
-@contextmanager
-def _step_constant(value: float):
-    saved = api.LEVEL_STEP_AT_50
-    api.LEVEL_STEP_AT_50 = value
-    try:
-        yield
-    finally:
-        api.LEVEL_STEP_AT_50 = saved
-
-
 def jpeg75(photo: np.ndarray) -> tuple[float, int]:
     buf = io.BytesIO()
     Image.fromarray(photo).save(buf, "JPEG", quality=75, subsampling=2)
     return _psnr(photo, np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))), len(buf.getvalue())
 
 
-def irr_at(photo: np.ndarray, quality: int, **options) -> tuple[float, int]:
-    data = api.encode(photo, quality=quality, **options)
+def irr_at(photo: np.ndarray, quality: int, step_at_50: float = LEVEL_STEP_AT_50,
+           detail: bool | None = None) -> tuple[float, int]:
+    """PSNR and bytes of irr's default path at a quality, with the quality scale's constant given."""
+    settings = dataclasses.replace(EncodeSettings.checked(quality, detail=detail), step_at_50=step_at_50)
+    data = api.encode_pixels(load(photo, DEFAULT_MAX_PIXELS), settings)
     return _psnr(photo, api.decode_array(data, device="cpu")), len(data)
 
 
@@ -72,8 +68,7 @@ def quality_window(photos: list[np.ndarray]) -> dict:
     references = [jpeg75(p) for p in photos]
     rows, per_photo = [], [[] for _ in photos]
     for constant in CANDIDATES:
-        with _step_constant(constant):
-            ours = [irr_at(p, 75) for p in photos]
+        ours = [irr_at(p, 75, constant) for p in photos]
         for i, point in enumerate(ours):
             per_photo[i].append(point)
         ok = [o[0] >= r[0] and o[1] <= 0.6 * r[1] for o, r in zip(ours, references)]
@@ -91,7 +86,7 @@ def quality_window(photos: list[np.ndarray]) -> dict:
             "window": [window[0], window[-1]], "choice": psnr_safe[-1] if psnr_safe else None}
 
 
-def detail_switch(photos: list[np.ndarray]) -> dict:
+def detail_switch(photos: list[np.ndarray], step_at_50: float = LEVEL_STEP_AT_50) -> dict:
     """Storing the detail pays at a quality when its PSNR gain beats what the same extra rate buys
     along the stored curve (its slope to the next quality); the switch is the first quality from
     which it pays at every tested quality above."""
@@ -100,7 +95,7 @@ def detail_switch(photos: list[np.ndarray]) -> dict:
     for quality in LOW_QUALITIES:
         entry: dict = {"quality": quality}
         for stored in (True, False):
-            points = [irr_at(p, quality, detail=stored) for p in photos]
+            points = [irr_at(p, quality, step_at_50, detail=stored) for p in photos]
             entry["stored" if stored else "not_stored"] = {
                 "bpp": float(np.mean([8 * b for _, b in points])) / pixels, "psnr": float(np.mean([s for s, _ in points]))}
         rows.append(entry)
@@ -123,8 +118,7 @@ def calibrate(data: Path, out: Path) -> list[dict]:
     photos = [np.asarray(Image.open(p).convert("RGB")) for p in held_out]
     window = quality_window(photos)
     # The detail switch is measured on the step scale the window chose.
-    with _step_constant(window["choice"] or api.LEVEL_STEP_AT_50):
-        switch = detail_switch(photos)
+    switch = detail_switch(photos, window["choice"] or LEVEL_STEP_AT_50)
     report = {"photos": [p.name for p in held_out], "quality_75": window, "detail_at_low_quality": switch}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))

@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--adaptation", action="store_true", help="only the ablation of forward vs backward adaptation")
 
     q = tools.add_parser("calibrate-quality", help="measure the quality scale's constants",
-                         description="The measurement behind codec.api.LEVEL_STEP_AT_50 and DETAIL_FROM_QUALITY, "
+                         description="The measurement behind codec.settings.LEVEL_STEP_AT_50 and DETAIL_FROM_QUALITY, "
                                      "on the held-out photos of a training folder.")
     q.add_argument("--data", type=Path, required=True, help="training folder; only its held-out split is used")
     q.add_argument("--out", type=Path, default=Path("bench/results/quality.json"), help="output JSON")

@@ -27,6 +27,7 @@ from PIL import Image
 
 from codec import api, models
 from codec.pixels import list_images
+from codec.settings import DETAIL_FROM_QUALITY, EncodeSettings
 from codec.training.data import split_train_val
 from codec.transform import LevelTransform
 from entropy import coder
@@ -46,8 +47,8 @@ def _rgb(path: Path) -> np.ndarray:
 
 def measure(rgb: np.ndarray, quality: int) -> dict:
     """Payload bytes of one photo at one quality under every model, both ways."""
-    lr_step = api.EncodeSettings(quality=quality).lr_step
-    parts = ("lr", "detail") if quality >= api.DETAIL_FROM_QUALITY else ("lr",)
+    lr_step = EncodeSettings(quality=quality).lr_step
+    parts = ("lr", "detail") if quality >= DETAIL_FROM_QUALITY else ("lr",)
     net = models.load_model(models.LEVEL_MODEL, models.latest_revision(models.LEVEL_MODEL))[0]
     layout = coder.ImageLayout(rgb.shape[0], rgb.shape[1], 3, lr_step)
     row: dict = {"quality": quality, "pixels": rgb.shape[0] * rgb.shape[1],
@@ -65,8 +66,8 @@ def adaptation_bits(rgb: np.ndarray, quality: int) -> dict:
     same symbols (no lowering): none; forward (each class's best shift, chosen by the encoder and
     sent: 4 bits per class of each part); backward (no side information: before each pass, the
     shift that would have coded the class's earlier passes best, as a decoder could track)."""
-    lr_step = api.EncodeSettings(quality=quality).lr_step
-    parts = ("lr", "detail") if quality >= api.DETAIL_FROM_QUALITY else ("lr",)
+    lr_step = EncodeSettings(quality=quality).lr_step
+    parts = ("lr", "detail") if quality >= DETAIL_FROM_QUALITY else ("lr",)
     net = models.load_model(models.LEVEL_MODEL, models.latest_revision(models.LEVEL_MODEL))[0]
     tables = models.load_tables(ADAPTIVE)[0]
     scheme = contexts.SCHEMES[tables.context_scheme]

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from codec import models
-from codec.api import _downscale, quality_to_step
+from codec.modes.rescaler import downscale
+from codec.settings import quality_to_step
 from codec.pixels import list_images
 from codec.training.data import load_rgb, split_train_val
 from entropy import coder
@@ -48,7 +49,7 @@ def histograms_for(images: list[np.ndarray], lossy_wavelet: str, context_scheme:
     counts: list[dict[int, int]] = [defaultdict(int) for _ in range(contexts.SCHEMES[context_scheme].n_contexts)]
     for rgb in images:
         for scale in FIT_SCALES:
-            lr = rgb if scale == 1 else _downscale(rgb, scale)
+            lr = rgb if scale == 1 else downscale(rgb, scale)
             for quality in FIT_QUALITIES:
                 layout = coder.ImageLayout(lr.shape[0], lr.shape[1], 3, round(quality_to_step(quality) * 256))
                 _count(counts, fitting.collect_statistics(lr, layout, lossy_wavelet, context_scheme))
