@@ -14,7 +14,8 @@ from bitstream.errors import LimitError
 from entropy import rdo as rate_distortion
 from entropy.contexts import SCHEMES
 from entropy.pyramid import FirstLevel, ImageLayout, Magnitudes, analyse, empty_planes, synthesise
-from entropy.streams import SegmentedDecoder, pack_shifts, rans_encode, segments, unpack_shifts
+from bitstream.payload import Payload, pack_payload, unpack_payload
+from entropy.streams import SegmentedDecoder, rans_encode, segments
 from entropy.tables import EntropyTables
 from entropy.walk import part_symbols, walk
 
@@ -39,7 +40,7 @@ def encode_parts(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables,
     segments of ``segment_symbols``, a table of segment lengths (u32 big-endian; with
     ``segment_crc`` each followed by the CRC-32 of its symbols) followed by the segments: encoder
     and decoder then hold one segment's buffers at a time, not the image's, and a decoder detects
-    a damaged segment when it ends. Scheme 4 puts its bin shifts before that (``pack_shifts``).
+    a damaged segment when it ends. Scheme 4 puts its bin shifts before that (``bitstream.payload``).
     ``rdo=False`` codes the quantised symbols as they are (comparing models on equal symbols);
     ``adapt=False`` stores zero shifts (the ablation of the per-file adaptation).
     """
@@ -58,7 +59,7 @@ def encode_parts(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables,
         shifts = None
         if scheme.learned:
             shifts = rate_distortion.choose_shifts(planes_q, layout.plane_kinds(), steps, tables, part, magnitudes) if adapt else {}
-        prefix = pack_shifts(scheme.part_classes(part, chroma), shifts) if scheme.learned else b""
+        classes = scheme.part_classes(part, chroma)
 
         def record(ctx: np.ndarray, values: np.ndarray, mags: np.ndarray | None) -> np.ndarray:
             rows = tables.context_map[ctx]  # uint8 table rows: small, unlike the int64 contexts
@@ -73,15 +74,15 @@ def encode_parts(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables,
         table_rows = np.concatenate(indexes) if indexes else np.zeros(0, np.uint8)
         symbols.clear()
         indexes.clear()
-        streams, head, crc = [], [], 0
+        streams, segment_crcs, crc = [], [], 0
         for a, b in segments(values.size, tables):
             streams.append(rans_encode(values[a:b], table_rows[a:b], lists))
-            head.append(len(streams[-1]).to_bytes(4, "big"))
             as_bytes = values[a:b].astype(">i4").tobytes()
             crc = zlib.crc32(as_bytes, crc)
-            if tables.segment_crc:
-                head.append(zlib.crc32(as_bytes).to_bytes(4, "big"))
-        payloads.append(prefix + (b"".join(head + streams) if tables.segment_symbols else streams[0]))
+            segment_crcs.append(zlib.crc32(as_bytes))
+        framed = Payload([shifts.get(c, 0) for c in classes] if scheme.learned else None, streams,
+                         segment_crcs if tables.segment_crc else None)
+        payloads.append(pack_payload(framed, bool(tables.segment_symbols)))
         crcs.append(crc)
     return Coded(payloads, crcs, planes_q, steps)
 
@@ -107,12 +108,13 @@ def decode_symbols(payloads: list[bytes | None], layout: ImageLayout, tables: En
             continue
         n_symbols = part_symbols(planes_q, part)
         what = {"all": "image", "lr": "LR", "detail": "detail"}[part]
-        shifts = None
-        if scheme.learned:
-            shifts, payload = unpack_shifts(payload, scheme.part_classes(part, layout.channels >= 3), what)
-        if not tables.segment_symbols and len(payload) > max_stream_bytes(n_symbols):  # else: per segment
-            raise LimitError(f"{what} stream of {len(payload)} bytes exceeds the bound for {n_symbols} symbols")
-        reader = SegmentedDecoder(payload, n_symbols, tables, what)
+        classes = scheme.part_classes(part, layout.channels >= 3) if scheme.learned else []
+        framed = unpack_payload(payload, len(classes), len(segments(n_symbols, tables)), bool(tables.segment_symbols),
+                                tables.segment_crc, what)
+        if not tables.segment_symbols and len(framed.streams[0]) > max_stream_bytes(n_symbols):  # else: per segment
+            raise LimitError(f"{what} stream of {len(framed.streams[0])} bytes exceeds the bound for {n_symbols} symbols")
+        shifts = dict(zip(classes, framed.shifts)) if framed.shifts is not None else None
+        reader = SegmentedDecoder(framed, n_symbols, tables, what)
 
         def produce(ctx: np.ndarray, _: np.ndarray, __: np.ndarray | None) -> np.ndarray:
             return reader.read(tables.context_map[ctx])

@@ -1,6 +1,6 @@
 """rANS streams (compressai's coder) of a part's symbols: segments, their encoder and a decoder
-that reads across segment boundaries with every read bounded; and the shift nibbles that open a
-scheme-4 payload."""
+that reads across segment boundaries with every read bounded (the framing around them is
+``bitstream.payload``'s)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ with warnings.catch_warnings():  # compressai's import warns about torch.jit.scr
     from compressai.ans import RansDecoder, RansEncoder
 
 from bitstream.container import max_stream_bytes
-from bitstream.errors import ChecksumError, FormatError, LimitError
+from bitstream.errors import ChecksumError, LimitError
+from bitstream.payload import Payload
 from entropy.tables import EntropyTables
 
 
@@ -48,29 +49,16 @@ def padding(stream_bytes: int, n_symbols: int) -> int:
 class SegmentedDecoder:
     """Decodes symbols across segment boundaries, one segment's buffer in memory at a time."""
 
-    def __init__(self, payload: bytes, n_symbols: int, tables: EntropyTables, what: str) -> None:
+    def __init__(self, payload: Payload, n_symbols: int, tables: EntropyTables, what: str) -> None:
         self.cdfs, self.lengths, self.offsets = tables.coder_lists()
         self.segments = segments(n_symbols, tables)
         self.what = what
-        self.crcs: list[int] | None = None
+        self.crcs = payload.crcs
         if tables.segment_symbols:
-            entry = 8 if tables.segment_crc else 4
-            head = entry * len(self.segments)
-            if len(payload) < head:
-                raise FormatError(f"the {what} stream ends inside its segment table: the file is corrupt")
-            fields = [int.from_bytes(payload[i : i + 4], "big") for i in range(0, head, 4)]
-            sizes = fields[:: entry // 4]
-            if tables.segment_crc:
-                self.crcs = fields[1::2]
-            if head + sum(sizes) != len(payload):
-                raise FormatError(f"the {what} stream's segment table does not match its length: the file is corrupt")
-            for size, (start, stop) in zip(sizes, self.segments):
-                if size > max_stream_bytes(stop - start):
-                    raise LimitError(f"a {what} segment of {size} bytes exceeds the bound for {stop - start} symbols")
-            ends = np.cumsum([head, *sizes]).tolist()
-            self.streams = [payload[ends[i] : ends[i + 1]] for i in range(len(sizes))]
-        else:
-            self.streams = [payload]
+            for stream, (start, stop) in zip(payload.streams, self.segments):
+                if len(stream) > max_stream_bytes(stop - start):
+                    raise LimitError(f"a {what} segment of {len(stream)} bytes exceeds the bound for {stop - start} symbols")
+        self.streams = payload.streams
         self.index = -1
         self.left = 0
         self.crc = 0  # of the current segment's symbols so far
@@ -119,18 +107,3 @@ class SegmentedDecoder:
         """Checks the last segment; returns the CRC of all symbols (as :class:`Coded` has it)."""
         self._check()
         return self.total_crc
-
-
-def pack_shifts(classes: list[int], shifts: dict[int, int]) -> bytes:
-    """The shifts of ``classes`` (always an even number: 12 per plane group) as 4-bit nibbles,
-    shift + 8, high nibble first: every nibble is a valid shift of -8..7."""
-    nibbles = [shifts.get(cls, 0) + 8 for cls in classes]
-    return bytes((hi << 4) | lo for hi, lo in zip(nibbles[::2], nibbles[1::2]))
-
-
-def unpack_shifts(payload: bytes, classes: list[int], what: str) -> tuple[dict[int, int], bytes]:
-    n = len(classes) // 2
-    if len(payload) < n:
-        raise FormatError(f"the {what} stream ends inside its context shifts: the file is corrupt")
-    nibbles = [v for byte in payload[:n] for v in (byte >> 4, byte & 15)]
-    return {cls: nibble - 8 for cls, nibble in zip(classes, nibbles)}, payload[n:]

@@ -185,7 +185,7 @@ def check(case: bytes) -> str:
 def run(cases: int, seed: int = 0) -> dict[str, int]:
     """Counts of "error" and "decoded" cases, and of those that "reached_entropy_decoder" (the
     container, the header and the segment tables let them through to rANS)."""
-    import entropy.coder
+    import entropy.streams
 
     rng = random.Random(seed)
     seeds = seed_files()
