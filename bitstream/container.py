@@ -71,7 +71,7 @@ IHDR = cs.Struct(
     "seed" / cs.Int32ub,
     "entropy_model" / Ascii,
     "tables_sha256" / cs.Bytes(32),
-    "lr_crc32" / cs.Int32ub,  # CRC-32 of the decoded LR pixels (H, W, C uint8, row-major)
+    "lr_crc32" / cs.Int32ub,  # CRC-32 of the decoded LR pixels (H, W, C uint8, row-major); learned level: of its LR symbols
     "alpha_crc32" / cs.Int32ub,  # CRC-32 of the decoded alpha plane, 0 without alpha
     cs.Terminated,
 )

@@ -224,7 +224,7 @@ def _decode_one(src: str, dst: str, args: argparse.Namespace) -> str:
     if args.compare:
         import numpy as np
 
-        from codec.pixels import load
+        from codec.pixels import load, psnr
 
         reference = load(args.compare, max_pixels=1 << 31).array
         if reference.shape[:2] != (im.height, im.width):
@@ -232,8 +232,8 @@ def _decode_one(src: str, dst: str, args: argparse.Namespace) -> str:
         decoded = np.asarray(im)
         decoded = decoded[..., None] if decoded.ndim == 2 else decoded
         n = min(reference.shape[2], decoded.shape[2], 3)
-        mse = np.mean((reference[..., :n].astype(np.float64) - decoded[..., :n]) ** 2)
-        score = "inf" if mse == 0 else f"{10 * math.log10(255**2 / mse):.2f}"
+        value = psnr(reference[..., :n], decoded[..., :n])
+        score = "inf" if math.isinf(value) else f"{value:.2f}"
         message += f", PSNR-RGB {score} dB vs {args.compare}"
     return message
 

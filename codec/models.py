@@ -110,7 +110,7 @@ def deserialize(data: bytes) -> Network:
 
 
 @lru_cache(maxsize=8)
-def load_model(name: str, revision: int) -> tuple[InvertibleRescaler, bytes]:
+def load_model(name: str, revision: int) -> tuple[Network, bytes]:
     """The network and the SHA-256 of its weights file; cached, so call sites share one copy."""
     data = weights_path(name, revision).read_bytes()
     net = deserialize(data)
@@ -119,7 +119,7 @@ def load_model(name: str, revision: int) -> tuple[InvertibleRescaler, bytes]:
     return net, hashlib.sha256(data).digest()
 
 
-def check_weights(name: str, revision: int, expected_hash: bytes) -> InvertibleRescaler:
+def check_weights(name: str, revision: int, expected_hash: bytes) -> Network:
     """Load the weights a file was encoded with, refusing any other weights."""
     net, digest = load_model(name, revision)
     if digest != expected_hash:
@@ -131,7 +131,7 @@ def check_weights(name: str, revision: int, expected_hash: bytes) -> InvertibleR
     return net
 
 
-def to_device(net: InvertibleRescaler, device: torch.device, dtype: torch.dtype = torch.float32) -> InvertibleRescaler:
+def to_device(net: Network, device: torch.device, dtype: torch.dtype = torch.float32) -> Network:
     """The network on ``device`` in ``dtype`` (a cached copy unless it is the CPU float32 original)."""
     if device.type == "cpu" and dtype == torch.float32:
         return net
@@ -139,7 +139,7 @@ def to_device(net: InvertibleRescaler, device: torch.device, dtype: torch.dtype 
 
 
 @lru_cache(maxsize=4)
-def _device_copy(net: InvertibleRescaler, device: str, dtype: torch.dtype) -> InvertibleRescaler:
+def _device_copy(net: Network, device: str, dtype: torch.dtype) -> Network:
     import copy
 
     return copy.deepcopy(net).to(device=device, dtype=dtype)

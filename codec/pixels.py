@@ -13,6 +13,7 @@ Documented conversions (README, "Input images"):
 from __future__ import annotations
 
 import io
+import math
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -171,6 +172,21 @@ def _orientation_reset(raw: bytes) -> bytes:
     exif = Image.Exif()
     exif.load(raw)
     return _rewritten_with_orientation_1(exif)
+
+
+def load_rgb(path: str | Path) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of an image file as Pillow converts it (no orientation, no profile):
+    the offline tools' photos."""
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+
+
+def psnr(reference: np.ndarray, decoded: np.ndarray) -> float:
+    """PSNR in dB over all samples of two 8-bit images of one shape; inf when identical."""
+    if reference.shape != decoded.shape:
+        raise ValueError(f"shapes differ: {reference.shape} vs {decoded.shape}")
+    mse = float(np.mean((reference.astype(np.float64) - decoded.astype(np.float64)) ** 2))
+    return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
 
 
 def to_pil(array: np.ndarray) -> Image.Image:

@@ -27,7 +27,7 @@ from PIL import Image
 
 from bitstream.container import DEFAULT_MAX_PIXELS
 from codec import api
-from codec.pixels import load
+from codec.pixels import load, load_rgb, psnr
 from codec.settings import LEVEL_STEP_AT_50, EncodeSettings
 from codec.pixels import list_images
 from codec.training.data import split_train_val
@@ -36,14 +36,10 @@ CANDIDATES = tuple(round(16 * 2 ** (i / 8), 2) for i in range(17))  # 16 .. 64, 
 LOW_QUALITIES = (5, 10, 15, 20, 25, 30, 35, 40, 50, 60, 70)
 
 
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return 10 * math.log10(255**2 / float(np.mean((a.astype(np.float64) - b) ** 2)))
-
-
 def jpeg75(photo: np.ndarray) -> tuple[float, int]:
     buf = io.BytesIO()
     Image.fromarray(photo).save(buf, "JPEG", quality=75, subsampling=2)
-    return _psnr(photo, np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))), len(buf.getvalue())
+    return psnr(photo, np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))), len(buf.getvalue())
 
 
 def irr_at(photo: np.ndarray, quality: int, step_at_50: float = LEVEL_STEP_AT_50,
@@ -51,10 +47,10 @@ def irr_at(photo: np.ndarray, quality: int, step_at_50: float = LEVEL_STEP_AT_50
     """PSNR and bytes of irr's default path at a quality, with the quality scale's constant given."""
     settings = dataclasses.replace(EncodeSettings.checked(quality, detail=detail), step_at_50=step_at_50)
     data = api.encode_pixels(load(photo, DEFAULT_MAX_PIXELS), settings)
-    return _psnr(photo, api.decode_array(data, device="cpu")), len(data)
+    return psnr(photo, api.decode_array(data, device="cpu")), len(data)
 
 
-def _bytes_at_psnr(points: list[tuple[float, int]], psnr: float) -> float:
+def _bytes_atpsnr(points: list[tuple[float, int]], psnr: float) -> float:
     """Bytes at a PSNR, interpolated in log-bytes between the nearest measured points."""
     points = sorted(points)
     for (p0, b0), (p1, b1) in zip(points, points[1:]):
@@ -76,7 +72,7 @@ def quality_window(photos: list[np.ndarray]) -> dict:
                      "min_psnr_margin_db": min(o[0] - r[0] for o, r in zip(ours, references)),
                      "max_bytes_ratio": max(o[1] / r[1] for o, r in zip(ours, references))})
     # What no constant can change: each photo's bytes at JPEG's PSNR, as a fraction of JPEG's.
-    equal_psnr = [_bytes_at_psnr(pts, ref[0]) / ref[1] for pts, ref in zip(per_photo, references)]
+    equal_psnr = [_bytes_atpsnr(pts, ref[0]) / ref[1] for pts, ref in zip(per_photo, references)]
     best = max(r["photos_meeting_both"] for r in rows)
     window = [r["step_at_50"] for r in rows if r["photos_meeting_both"] == best]
     # Within the window, the largest constant that keeps every photo at or above JPEG's PSNR.
@@ -115,7 +111,7 @@ def calibrate(data: Path, out: Path) -> list[dict]:
     """Run both measurements on the held-out photos of ``data``, write the report to ``out``;
     returns the lines worth printing."""
     _, held_out = split_train_val(list_images(data, recursive=True))
-    photos = [np.asarray(Image.open(p).convert("RGB")) for p in held_out]
+    photos = [load_rgb(p) for p in held_out]
     window = quality_window(photos)
     # The detail switch is measured on the step scale the window chose.
     switch = detail_switch(photos, window["choice"] or LEVEL_STEP_AT_50)

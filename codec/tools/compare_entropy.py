@@ -23,10 +23,9 @@ import json
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from codec import api, models
-from codec.pixels import list_images
+from codec.pixels import list_images, load_rgb
 from codec.settings import DETAIL_FROM_QUALITY, EncodeSettings
 from codec.training.data import split_train_val
 from codec.transform import LevelTransform
@@ -38,11 +37,6 @@ MODELS = ("w97-laplace-1", "w97-laplace-2", "w97-adaptive-1")
 ADAPTIVE, NO_SHIFTS = "w97-adaptive-1", "w97-adaptive-1 without shifts"  # the ablation of per-file adaptation
 QUALITIES = (15, 22, 30, 40, 55, 70, 80, 88, 94)
 BPP_RANGE = (0.25, 1.0)
-
-
-def _rgb(path: Path) -> np.ndarray:
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"))
 
 
 def measure(rgb: np.ndarray, quality: int) -> dict:
@@ -121,14 +115,14 @@ def compare(data: Path, held_out: bool, adaptation: bool, output: Path) -> dict:
     if held_out:
         files = split_train_val(files)[1]
     if adaptation:
-        rows = [{"photo": f.name, **adaptation_bits(_rgb(f), q)} for f in files for q in QUALITIES]
+        rows = [{"photo": f.name, **adaptation_bits(load_rgb(f), q)} for f in files for q in QUALITIES]
         totals = {k: sum(r[k] for r in rows) for k in ("none", "forward", "backward")}
         result = {"data": str(data), "held_out": held_out, "rows": rows,
                   "summary": {k: v / totals["none"] - 1 for k, v in totals.items()}}
     else:
         rows = []
         for f in files:
-            rgb = _rgb(f)
+            rgb = load_rgb(f)
             for quality in QUALITIES:
                 rows.append({"photo": f.name, **measure(rgb, quality)})
                 r = rows[-1]

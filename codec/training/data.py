@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image
 from torch import Tensor
+
+from codec import pixels
 
 
 def split_train_val(files: list[Path]) -> tuple[list[Path], list[Path]]:
@@ -18,10 +18,8 @@ def split_train_val(files: list[Path]) -> tuple[list[Path], list[Path]]:
 
 
 def load_rgb(path: Path) -> Tensor:
-    """(3, H, W) uint8 RGB of an image file."""
-    with Image.open(path) as im:
-        arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
-    return torch.from_numpy(arr.copy()).permute(2, 0, 1)
+    """(3, H, W) uint8 RGB of an image file (``codec.pixels.load_rgb`` as a tensor)."""
+    return torch.from_numpy(pixels.load_rgb(path)).permute(2, 0, 1)
 
 
 class PatchSampler:
