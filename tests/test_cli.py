@@ -40,11 +40,15 @@ def test_encode_decode_info_round_trip(png, tmp_path, capsys):
     assert meta["width"] == 40 and meta["quality"] == 80 and meta["bytes"] == irr.stat().st_size
 
 
-def test_thumbnail_is_the_lr_size(png, tmp_path):
+def test_thumbnail_is_the_stored_lr(png, tmp_path):
+    import codec
+
     irr, out = tmp_path / "x.irr", tmp_path / "t.png"
     assert main(["encode", str(png), "-o", str(irr), "--scale", "4"]) == 0
     assert main(["decode", str(irr), "-o", str(out), "--thumbnail"]) == 0
-    assert Image.open(out).size == (10, 6)
+    written = np.asarray(Image.open(out))
+    assert written.shape == (6, 10, 3)
+    assert np.array_equal(written, codec.decode_array(irr.read_bytes(), thumbnail=True))
 
 
 def test_corrupt_file_exits_1_with_one_error_line_and_writes_nothing(png, tmp_path):
