@@ -17,7 +17,8 @@ from typing import Protocol
 import numpy as np
 
 from bitstream.container import Header, IrrFile, max_stream_bytes
-from bitstream.errors import ChecksumError
+from bitstream.errors import ChecksumError, FormatError
+from codec import models
 from codec.settings import DecodeSettings, EncodeSettings
 from entropy import coder
 from entropy.tables import EntropyTables
@@ -68,6 +69,18 @@ def of_kind(kind: str) -> Mode:
 
 def of_settings(settings: EncodeSettings) -> Mode:
     return of_kind({"level": "level", "direct": "none", "rescaler": "rescaler"}[settings.mode])
+
+
+def verify_network(h: Header) -> None:
+    """The weights a file names are the ones installed, and its scale is theirs."""
+    models.check_weights(h.model_name, h.model_revision, h.weights_sha256)
+    if h.scale != models.scale_of(h.model_name):
+        raise FormatError(f"{h.model_name} files are scale {models.scale_of(h.model_name)}, this one says {h.scale}")
+
+
+def refuse_detail(f: IrrFile) -> None:
+    if f.detail_stream is not None:
+        raise FormatError("only learned-level files carry a ZDAT chunk")
 
 
 def decode_image(stream: bytes, layout: coder.ImageLayout, expected_crc: int, what: str,

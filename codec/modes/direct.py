@@ -7,7 +7,7 @@ import numpy as np
 from bitstream.container import DIRECT_MINOR, Header, IrrFile
 from bitstream.errors import FormatError
 from codec import models
-from codec.modes import Encoded, encode_image, image_planes, read_lr
+from codec.modes import Encoded, encode_image, image_planes, read_lr, refuse_detail
 from codec.settings import DecodeSettings, EncodeSettings
 from entropy.tables import EntropyTables
 
@@ -23,8 +23,7 @@ def verify(f: IrrFile) -> None:
     h = f.header
     if h.scale != 1 or (h.model_revision, h.weights_sha256) != (0, models.DIRECT_HASH):
         raise FormatError(f"a file that names no network must be scale 1 with no weights, not scale {h.scale}")
-    if f.detail_stream is not None:
-        raise FormatError("only learned-level files carry a ZDAT chunk")
+    refuse_detail(f)
 
 
 def read(f: IrrFile, tables: EntropyTables, detail: bool) -> np.ndarray:

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from bitstream.container import LEVEL_MINOR, Header, IrrFile
-from bitstream.errors import ChecksumError, FormatError
+from bitstream.errors import ChecksumError
 from codec import models
-from codec.modes import Encoded, image_planes
+from codec.modes import Encoded, image_planes, verify_network
 from codec.settings import DecodeSettings, EncodeSettings, resolve_revision
 from codec.transform import TILE, LevelTransform
 from entropy import coder, pyramid
@@ -44,10 +44,7 @@ def encode(image: np.ndarray, settings: EncodeSettings) -> Encoded:
 
 
 def verify(f: IrrFile) -> None:
-    h = f.header
-    models.check_weights(h.model_name, h.model_revision, h.weights_sha256)
-    if h.scale != models.scale_of(h.model_name):
-        raise FormatError(f"{h.model_name} files are scale {models.scale_of(h.model_name)}, this one says {h.scale}")
+    verify_network(f.header)
 
 
 def read(f: IrrFile, tables: EntropyTables, detail: bool) -> Stored:

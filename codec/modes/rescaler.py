@@ -7,9 +7,8 @@ import numpy as np
 import torch
 
 from bitstream.container import Header, IrrFile
-from bitstream.errors import FormatError
 from codec import models
-from codec.modes import Encoded, encode_image, read_lr
+from codec.modes import Encoded, encode_image, read_lr, refuse_detail, verify_network
 from codec.network import InvertibleRescaler
 from codec.settings import DecodeSettings, EncodeSettings, resolve_revision
 from codec.tiling import MARGIN, TILE, tiled_to_uint8
@@ -31,12 +30,8 @@ def encode(image: np.ndarray, settings: EncodeSettings) -> Encoded:
 
 
 def verify(f: IrrFile) -> None:
-    h = f.header
-    models.check_weights(h.model_name, h.model_revision, h.weights_sha256)
-    if h.scale != models.scale_of(h.model_name):
-        raise FormatError(f"{h.model_name} files are scale {models.scale_of(h.model_name)}, this one says {h.scale}")
-    if f.detail_stream is not None:
-        raise FormatError("only learned-level files carry a ZDAT chunk")
+    verify_network(f.header)
+    refuse_detail(f)
 
 
 def read(f: IrrFile, tables: EntropyTables, detail: bool) -> np.ndarray:
