@@ -62,6 +62,25 @@ class ContextScheme:
     def n_contexts(self) -> int:
         return N_STEPSETS * self.n_classes * self.n_bins
 
+    # A context id is (stepset, class, bin) in mixed radix; these four are the only places that
+    # compose or take one apart. They work on ints, numpy arrays and torch tensors alike.
+    def context_id(self, stepset, cls, bins):
+        return (stepset * self.n_classes + cls) * self.n_bins + bins
+
+    def ll_class(self, chroma: bool) -> int:
+        """The class of the coarsest low band's residuals (luma or chroma): one context per stepset."""
+        return self.n_classes - 2 + chroma
+
+    def class_of(self, ctx):
+        return (ctx // self.n_bins) % self.n_classes
+
+    def bin_of(self, ctx):
+        return ctx % self.n_bins
+
+    def shiftable(self, cls: int) -> bool:
+        """Whether a file may shift the class's bins (every band class; not the LL residuals)."""
+        return cls < self.n_classes - 2
+
     def part_classes(self, part: str, chroma: bool) -> list[int]:
         """The band classes a part codes (whose bins a file may shift), in a fixed order."""
         finest = {"lr": (False,), "detail": (True,), "all": (False, True)}[part]
@@ -268,7 +287,7 @@ def _band_gain(kind: str, level: int, orientation: int | None, wavelet: str) -> 
     return gain.numerator, gain.denominator * 256
 
 
-def band_step(lr_step: int, kind: str, level: int, orientation: int | None, wavelet: str = "5/3") -> int:
+def band_step(lr_step: int, kind: str, level: int, orientation: int | None, wavelet: str) -> int:
     """Integer quantiser step of one band (level 1 = finest; orientation None = the LL band).
 
     ``lr_step`` is the header's 8.8 fixed-point image step. The step is lr_step / 256 x the band's

@@ -67,11 +67,11 @@ def choose_shifts(planes_q: list, kinds: list[str], steps: list[dict], tables: E
     costs: dict[int, np.ndarray] = {}
 
     def measure(ctx: np.ndarray, values: np.ndarray, mags: np.ndarray | None) -> np.ndarray:
-        cls = int(ctx[0] // n_bins) % scheme.n_classes if ctx.size else scheme.n_classes
-        if cls < scheme.n_classes - 2:  # the LL residuals have one context: nothing to shift
+        cls = int(scheme.class_of(ctx[0])) if ctx.size else scheme.ll_class(False)
+        if scheme.shiftable(cls):  # the LL residuals have one context: nothing to shift
             # One band's pass: one stepset, so a context is its bin. Zeros (most symbols, which the
             # lowering leaves alone) are counted per bin; only the nonzero ones are coded one by one.
-            b = ctx % n_bins
+            b = scheme.bin_of(ctx)
             base = int(ctx[0] - b[0])
             nonzero = np.flatnonzero(values)
             zeros = np.bincount(b, minlength=n_bins) - np.bincount(b[nonzero], minlength=n_bins)

@@ -56,7 +56,6 @@ def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list
     contexts only look at coarser levels, earlier bands of the level and the luma (and Co) plane.
     Scheme 4 bins with ``predictor`` and moves each class's bins by ``shifts`` (class -> shift).
     """
-    n_classes, n_bins = scheme.n_classes, scheme.n_bins
     luma_bands: Bands | None = None
     co_bands: Bands | None = None
     for plane_index, ((ll, bands), kind, plane_steps) in enumerate(zip(planes_q, kinds, steps)):
@@ -69,7 +68,7 @@ def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list
             residual[:, 1:] = ll[:, 1:] - ll[:, :-1]
             residual[1:, 0] = ll[1:, 0] - ll[:-1, 0]
             residual[0, 0] = ll[0, 0] - base
-            ctx = np.full(ll.size, (stepset * n_classes + n_classes - 2 + chroma) * n_bins, dtype=np.int64)
+            ctx = np.full(ll.size, scheme.context_id(stepset, scheme.ll_class(chroma), 0), dtype=np.int64)
             residual = code(ctx, residual.ravel(), None).reshape(ll.shape)
             first_col = np.cumsum(residual[:, 0]) + base
             ll[:] = np.cumsum(np.concatenate([first_col[:, None], residual[:, 1:]], axis=1), axis=1)
@@ -107,7 +106,7 @@ def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list
                         cls = scheme.band_class(orientation, pass_, chroma, level == 1)
                         bins = predictor.bins(cls, evidence, (r0, c0), known_padded(band, phases[:pass_]) if pass_ else None,
                                               view.size)
-                        ctx = (stepset * n_classes + cls) * n_bins + shift_bins(bins, shifts.get(cls, 0) if shifts else 0, n_bins)
+                        ctx = scheme.context_id(stepset, cls, shift_bins(bins, shifts.get(cls, 0) if shifts else 0, scheme.n_bins))
                         mags = None if band_magnitudes is None else band_magnitudes[r0::2, c0::2].ravel()
                         view[...] = code(ctx, view.ravel(), mags).reshape(view.shape)
                     coded.append(band)
@@ -116,7 +115,7 @@ def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list
                 for pass_, mask in enumerate(scheme.masks(band.shape)):
                     cls = scheme.band_class(orientation, pass_, chroma, level == 1)
                     act = activity if pass_ == 0 else activity + scheme.neighbours(np.where(known, band, 0))
-                    ctx = (stepset * n_classes + cls) * n_bins + scheme.bins(act[mask])
+                    ctx = scheme.context_id(stepset, cls, scheme.bins(act[mask]))
                     band[mask] = code(ctx, band[mask], None if band_magnitudes is None else band_magnitudes[mask])
                     known |= mask
                 coded.append(band)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from entropy.contexts import LOSSLESS_STEP, band_step
 from entropy import contexts, pyramid, walk
@@ -15,20 +16,24 @@ _NORMS_97 = ((1.0113, 0.7872), (1.3195, 0.9672), (1.8268, 1.374), (2.4627, 1.878
 _PLANE_WEIGHT = {"luma": 1.0, "co": 2.449489742783178, "cg": 2.0, "alpha": 1.0}
 
 
-def legacy_band_step(step: float, kind: str, level: int, orientation: int | None, wavelet: str) -> int:
-    if step <= 1.0 or kind == "alpha":
-        return 1
+def legacy_band_steps(steps: np.ndarray, kind: str, level: int, orientation: int | None, wavelet: str) -> np.ndarray:
+    """The first entropy models' float formula, elementwise over float64 ``steps`` in the same
+    order of operations (np.rint rounds half to even, as Python's round does)."""
+    if kind == "alpha":
+        return np.ones(steps.shape, dtype=np.int64)
     if wavelet == "9/7":
         norm = _NORMS_97_LL[level] if orientation is None else _NORMS_97[level - 1][orientation // 2]
-        return max(1, int(round(step * _PLANE_WEIGHT[kind] * (1 << 4) / norm)))
-    n_low = 2 * level if orientation is None else 2 * (level - 1) + (1 if orientation < 2 else 0)
-    n_high = 0 if orientation is None else (1 if orientation < 2 else 2)
-    norm = 1.0
-    for _ in range(n_low):
-        norm *= _NORM_LOW
-    for _ in range(n_high):
-        norm *= _NORM_HIGH
-    return max(1, int(round(step * _PLANE_WEIGHT[kind] / norm)))
+        result = np.maximum(1, np.rint(steps * _PLANE_WEIGHT[kind] * (1 << 4) / norm)).astype(np.int64)
+    else:
+        n_low = 2 * level if orientation is None else 2 * (level - 1) + (1 if orientation < 2 else 0)
+        n_high = 0 if orientation is None else (1 if orientation < 2 else 2)
+        norm = 1.0
+        for _ in range(n_low):
+            norm *= _NORM_LOW
+        for _ in range(n_high):
+            norm *= _NORM_HIGH
+        result = np.maximum(1, np.rint(steps * _PLANE_WEIGHT[kind] / norm)).astype(np.int64)
+    return np.where(steps <= 1.0, 1, result)
 
 
 BANDS = [(level, None) for level in range(6)] + [(level, o) for level in range(1, 6) for o in range(3)]
@@ -41,9 +46,9 @@ def test_band_steps_equal_the_legacy_formula_for_every_lr_step_and_band():
     for wavelet in ("5/3", "9/7"):
         for kind in ("luma", "co", "cg", "alpha"):
             for level, orientation in BANDS:
-                new = [band_step(s, kind, level, orientation, wavelet) for s in lr_steps]
-                old = [legacy_band_step(s / 256, kind, level, orientation, wavelet) for s in lr_steps]
-                differing += [(wavelet, kind, level, orientation, s) for s, a, b in zip(lr_steps, new, old) if a != b]
+                new = np.fromiter((band_step(s, kind, level, orientation, wavelet) for s in lr_steps), np.int64)
+                old = legacy_band_steps(np.arange(LOSSLESS_STEP, 65536) / 256, kind, level, orientation, wavelet)
+                differing += [(wavelet, kind, level, orientation, LOSSLESS_STEP + int(i)) for i in np.flatnonzero(new != old)]
     assert differing == []
 
 
@@ -141,9 +146,21 @@ def test_every_band_class_a_part_codes_has_a_shift():
 
             def record(ctx, values, _):
                 if ctx.size:
-                    used.add(int(ctx[0] // scheme.n_bins) % scheme.n_classes)
+                    used.add(int(scheme.class_of(ctx[0])))
                 return values
 
             walk.walk(planes_q, layout.plane_kinds(), steps, record, scheme, part=part, predictor=tables.predictor)
-            band_classes = {c for c in used if c < scheme.n_classes - 2}
+            band_classes = {c for c in used if scheme.shiftable(c)}
             assert band_classes and band_classes <= set(scheme.part_classes(part, channels >= 3))
+
+
+@pytest.mark.parametrize("scheme_id", sorted(contexts.SCHEMES))
+def test_context_ids_are_one_to_one_and_take_apart(scheme_id):
+    """Every (stepset, class, bin) has its own id below n_contexts, and class_of/bin_of recover it."""
+    scheme = contexts.SCHEMES[scheme_id]
+    stepset, cls, b = np.meshgrid(np.arange(contexts.N_STEPSETS), np.arange(scheme.n_classes), np.arange(scheme.n_bins),
+                                  indexing="ij")
+    ids = scheme.context_id(stepset, cls, b).ravel()
+    assert np.array_equal(np.sort(ids), np.arange(scheme.n_contexts))
+    assert np.array_equal(scheme.class_of(ids), cls.ravel()) and np.array_equal(scheme.bin_of(ids), b.ravel())
+    assert [c for c in range(scheme.n_classes) if not scheme.shiftable(c)] == [scheme.ll_class(False), scheme.ll_class(True)]

@@ -73,11 +73,11 @@ def adaptation_bits(rgb: np.ndarray, quality: int) -> dict:
     per_class: dict[int, np.ndarray] = {}  # bits of the class's passes so far, per candidate shift
     unshifted = backward = 0.0  # the LL residuals (one context, never shifted) and the band classes
     for ctx, values in pairs:
-        cls = int(ctx[0] // scheme.n_bins) % scheme.n_classes if ctx.size else scheme.n_classes
-        if cls >= scheme.n_classes - 2:
+        cls = int(scheme.class_of(ctx[0])) if ctx.size else scheme.ll_class(False)
+        if not scheme.shiftable(cls):
             unshifted += value_bits(bits, tables, tables.context_map[ctx], values).sum() if ctx.size else 0.0
             continue
-        b = ctx % scheme.n_bins
+        b = scheme.bin_of(ctx)
         costs = np.array([value_bits(bits, tables, tables.context_map[ctx - b + contexts.shift_bins(b, k)], values).sum()
                           for k in rdo.SHIFT_CANDIDATES])
         past = per_class.setdefault(cls, np.zeros(len(rdo.SHIFT_CANDIDATES)))

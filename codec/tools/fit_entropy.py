@@ -102,7 +102,7 @@ def fit_predictor(images: list[np.ndarray], steps: tuple[int, ...]) -> Predictor
         recorder = _FeatureRecorder()
         pairs = fitting.collect_statistics(rgb, layout, "9/7", 4, first_level, ("lr", "detail") if first_level else ("all",),
                                          recorder)
-        bands = [values for ctx, values in pairs if ctx.size and (ctx[0] // scheme.n_bins) % scheme.n_classes < scheme.n_classes - 2]
+        bands = [values for ctx, values in pairs if ctx.size and scheme.shiftable(int(scheme.class_of(ctx[0])))]
         for (cls, x), values in zip(recorder.passes, bands):
             gram[cls] += x.T @ x
             moment[cls] += x.T @ np.abs(values).astype(np.float64)

@@ -137,7 +137,6 @@ def pyramid_bits(planes: list[tuple[Tensor, list[tuple[Tensor, Tensor, Tensor]]]
     scheme = SCHEMES[scheme_id]
     if scheme.learned and predictor is None:
         raise ValueError("context scheme 4 needs the tables' predictor")
-    n_classes, n_bins = scheme.n_classes, scheme.n_bins
     device = planes[0][0].device
     scales = scales.to(device)
     if predictor is not None:
@@ -149,7 +148,7 @@ def pyramid_bits(planes: list[tuple[Tensor, list[tuple[Tensor, Tensor, Tensor]]]
     for (ll, bands), kind, plane_steps in zip(planes, kinds, steps):
         chroma = kind in ("co", "cg")
         step = plane_steps["ll"]
-        ctx = (stepset_of(step, plane_steps["wavelet"]) * n_classes + n_classes - 2 + chroma) * n_bins
+        ctx = scheme.context_id(stepset_of(step, plane_steps["wavelet"]), scheme.ll_class(chroma), 0)
         # The LL band codes differences of its symbols (large values: the dead zone hardly matters).
         residual = _rate(_differences(deadzone(ll, step)), _differences(ll / step), scales[ctx])
         total = total + residual.flatten(1).sum(1)
@@ -179,7 +178,7 @@ def pyramid_bits(planes: list[tuple[Tensor, list[tuple[Tensor, Tensor, Tensor]]]
                         activity = activity + luma
                 known = torch.zeros_like(q)
                 ctx = torch.zeros_like(q, dtype=torch.int64)
-                base = stepset_of(step, plane_steps["wavelet"]) * n_classes
+                stepset = stepset_of(step, plane_steps["wavelet"])
                 for pass_, mask in enumerate(_polyphase_masks(shape, scheme, q)):
                     cls = scheme.band_class(orientation, pass_, chroma, level == 1)
                     if scheme.learned:
@@ -187,7 +186,7 @@ def pyramid_bits(planes: list[tuple[Tensor, list[tuple[Tensor, Tensor, Tensor]]]
                                              thresholds)
                     else:
                         bins = _bins(activity if pass_ == 0 else activity + _neighbours(known, scheme), scheme)
-                    ctx = torch.where(mask, (base + cls) * n_bins + bins, ctx)
+                    ctx = torch.where(mask, scheme.context_id(stepset, cls, bins), ctx)
                     known = torch.where(mask, q, known)
                 bits = _rate(q, soft_symbol(band, step), scales[ctx])
                 total = total + bits.flatten(1).sum(1)
