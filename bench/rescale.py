@@ -11,21 +11,13 @@ import math
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-
 import codec
 from bench.metrics import bpp, ms_ssim, psnr
 from bench.rd import load_rgb
+from codec.pixels import bicubic_round_trip
 
 TEMPERATURES = (0.0, 0.25, 0.5, 0.75, 1.0)
 PROBE_TILE = 96  # LR pixels: small enough that every eval image spans several tiles
-
-
-def bicubic_round_trip(rgb: np.ndarray, scale: int) -> np.ndarray:
-    h, w = rgb.shape[:2]
-    im = Image.fromarray(rgb)
-    small = im.resize((w // scale, h // scale), Image.BICUBIC, reducing_gap=None)
-    return np.asarray(small.resize((w, h), Image.BICUBIC))
 
 
 def run(images: list[Path], scales: tuple[int, ...] = (2, 4), progress: bool = True) -> dict:
@@ -45,7 +37,7 @@ def run(images: list[Path], scales: tuple[int, ...] = (2, 4), progress: bool = T
             whole = codec.decode_array(data, temperature=0.0, device="cpu", tile=None)
             tiled = codec.decode_array(data, temperature=0.0, device="cpu", tile=PROBE_TILE)
             row["tiling_delta_db"] = psnr(rgb, tiled) - psnr(rgb, whole)
-            ref = bicubic_round_trip(rgb, scale)
+            ref = bicubic_round_trip(rgb, scale)[1]
             row["bicubic_psnr"], row["bicubic_msssim"] = psnr(rgb, ref), ms_ssim(rgb, ref)
             rows.append(row)
         means = {k: _nanmean([r[k] for r in rows]) for k in rows[0] if k != "image"}

@@ -189,6 +189,14 @@ def psnr(reference: np.ndarray, decoded: np.ndarray) -> float:
     return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
 
 
+def bicubic_round_trip(rgb: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rescaling baseline of ANCHORS.md: Pillow's bicubic thumbnail (w // scale, h // scale)
+    and that thumbnail's bicubic enlargement back to (w, h), both uint8."""
+    h, w = rgb.shape[:2]
+    small = Image.fromarray(rgb).resize((w // scale, h // scale), Image.BICUBIC, reducing_gap=None)
+    return np.asarray(small), np.asarray(small.resize((w, h), Image.BICUBIC))
+
+
 def to_pil(array: np.ndarray) -> Image.Image:
     """(H, W, C) uint8 -> PIL image of mode L, RGB or RGBA."""
     if array.shape[2] == 1:

@@ -96,3 +96,34 @@ def test_bfloat16_autocast_trains_a_dense_network_with_float32_weights(tmp_path)
     net = deserialize((out / "weights.safetensors").read_bytes())
     assert net.config.subnet == "dense"
     assert all(p.dtype == torch.float32 for p in net.parameters())
+
+
+def test_the_held_out_split_keeps_every_tile_of_a_photo_on_one_side():
+    from codec.training.data import photo_of, split_train_val
+
+    files = [Path(f"p{i:02d}_{k}of3.png") for i in range(24) for k in (1, 2, 3)] + [Path("single_1of1.png")]
+    train_files, val = split_train_val(sorted(files))
+    assert val and set(train_files) | set(val) == set(files)
+    assert not {photo_of(f) for f in train_files} & {photo_of(f) for f in val}
+    assert photo_of(Path("Bridge_6of6.png")) == "Bridge" and photo_of(Path("gcompris_swans_1of1.png")) == "gcompris_swans"
+
+
+def test_the_rescalers_validation_measures_what_the_codec_decodes():
+    """The training's yardstick is the bench's: the shipped x2 on a photo gives the PSNR of an
+    ``encode(lossless, scale=2)`` + T = 0 decode, and Pillow's bicubic round trip as its baseline."""
+    import codec
+    from codec import models
+    from codec.pixels import bicubic_round_trip, psnr
+    from codec.training.rescaler import validate
+
+    rgb = photo_like(48, 72, seed=3)
+    net = models.deserialize(models.weights_path("irr-x2", 1).read_bytes())
+    figures = validate(net, [torch.from_numpy(rgb).permute(2, 0, 1)], 2, torch.device("cpu"))
+    data = codec.encode(rgb, lossless=True, scale=2)
+    decoded = codec.decode_array(data, temperature=0.0, device="cpu")
+    stored_lr = codec.decode_array(data, thumbnail=True)
+    thumbnail, enlarged = bicubic_round_trip(rgb, 2)
+    assert math.isclose(figures["val_psnr"], psnr(rgb, decoded), abs_tol=1e-9)
+    assert math.isclose(figures["val_bicubic_psnr"], psnr(rgb, enlarged), abs_tol=1e-9)
+    assert math.isclose(figures["val_gain_db"], figures["val_psnr"] - figures["val_bicubic_psnr"], abs_tol=1e-9)
+    assert math.isclose(figures["val_lr_psnr"], psnr(thumbnail, stored_lr), abs_tol=1e-9)

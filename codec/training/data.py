@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import torch
@@ -11,10 +12,17 @@ from torch import Tensor
 from codec import pixels
 
 
+def photo_of(path: Path) -> str:
+    """The photo a training tile was cut from: its name without the ``_NofM`` tile suffix."""
+    return re.sub(r"_\d+of\d+$", "", path.stem)
+
+
 def split_train_val(files: list[Path]) -> tuple[list[Path], list[Path]]:
-    """Hold out every 12th image (by sorted name) to watch generalisation; never the eval set."""
-    val = files[5::12] if len(files) >= 12 else []
-    return [f for f in files if f not in val], val
+    """Hold out every 12th photo (by sorted name), all its tiles, to watch generalisation; never
+    the eval set. (Until 2026-12 every 12th tile: most held-out tiles had siblings in training.)"""
+    photos = sorted({photo_of(f) for f in files})
+    held = set(photos[5::12]) if len(photos) >= 12 else set()
+    return [f for f in files if photo_of(f) not in held], [f for f in files if photo_of(f) in held]
 
 
 def load_rgb(path: Path) -> Tensor:

@@ -12,7 +12,6 @@ network with DistributedDataParallel.
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import asdict
 from pathlib import Path
@@ -23,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from codec.network import LR_CHANNELS, InvertibleRescaler, NetworkConfig
-from codec.pixels import list_images
+from codec.pixels import bicubic_round_trip, list_images, psnr
 from codec.training.config import RescalerTrainConfig
 from codec.training.data import PatchSampler, load_rgb, split_train_val
 from codec.training.loop import Schedule, cosine, read_metrics, run
@@ -132,27 +131,29 @@ def train(cfg: RescalerTrainConfig, progress: bool = True) -> dict[str, float]:
 
 @torch.no_grad()
 def validate(net: InvertibleRescaler, images: list[Tensor], scale: int, device: torch.device) -> dict[str, float]:
-    """PSNR (8-bit RGB) of lossless-LR rescaling at temperature 0, on centre crops of held-out images."""
+    """Lossless-LR rescaling as ``irr bench --rescaling`` measures it, on whole held-out photos
+    (cropped to a multiple of the scale): the decoder's 8-bit LR, T = 0, PSNR over 8-bit RGB; the
+    baseline is Pillow's bicubic down and up; ``val_lr_psnr`` is the LR against Pillow's bicubic
+    thumbnail (the LR's fidelity as a thumbnail). ``val_gain_db``: mean per-photo gain over bicubic.
+    (Until 2026-12 this measured centre crops against torch's bicubic, which ranked r1 1 dB below
+    bicubic while eval puts it 1.4 dB above.)"""
     net.eval()
-    psnrs, bicubic = [], []
+    rows = []
     for im in images:
-        size = (min(im.shape[1], 256) // scale) * scale, (min(im.shape[2], 256) // scale) * scale
-        top, left = (im.shape[1] - size[0]) // 2, (im.shape[2] - size[1]) // 2
-        x = im[None, :, top : top + size[0], left : left + size[1]].float().to(device) / 255
-        lr = torch.round(net(x)[:, :LR_CHANNELS].clamp(0, 1) * 255) / 255
+        h, w = (im.shape[1] // scale) * scale, (im.shape[2] // scale) * scale
+        rgb = im[:, :h, :w].permute(1, 2, 0).numpy()
+        x = im[None, :, :h, :w].float().to(device) / 255
+        lr = torch.round(net(x)[:, :LR_CHANNELS].clamp(0, 1) * 255)
         z = net.draw_latent(1, lr.shape[2], lr.shape[3], 0.0, None).to(device)
-        x_hat = net.inverse(torch.cat([lr, z], dim=1)).clamp(0, 1)
-        psnrs.append(_psnr8(x_hat, x))
-        up = F.interpolate(torch.round(bicubic_down(x, scale).clamp(0, 1) * 255) / 255, scale_factor=scale,
-                           mode="bicubic", align_corners=False).clamp(0, 1)
-        bicubic.append(_psnr8(up, x))
+        x_hat = net.inverse(torch.cat([lr / 255, z], dim=1)).clamp(0, 1)
+        restored = torch.round(x_hat[0] * 255).permute(1, 2, 0).to(torch.uint8).cpu().numpy()
+        thumbnail, enlarged = bicubic_round_trip(rgb, scale)
+        rows.append((psnr(rgb, restored), psnr(rgb, enlarged),
+                     psnr(thumbnail, lr[0].permute(1, 2, 0).to(torch.uint8).cpu().numpy())))
     net.train()
-    return {"val_psnr": float(np.mean(psnrs)), "val_bicubic_psnr": float(np.mean(bicubic))}
-
-
-def _psnr8(a: Tensor, b: Tensor) -> float:
-    mse = (torch.round(a * 255) - torch.round(b * 255)).pow(2).mean().item()
-    return 99.0 if mse == 0 else 10 * math.log10(255**2 / mse)
+    ours, bicubic, lr_fidelity = (np.minimum(np.array(col), 99.0) for col in zip(*rows))
+    return {"val_psnr": float(ours.mean()), "val_bicubic_psnr": float(bicubic.mean()),
+            "val_gain_db": float((ours - bicubic).mean()), "val_lr_psnr": float(lr_fidelity.mean())}
 
 
 def plot_metrics(out: Path) -> None:
