@@ -127,3 +127,57 @@ def test_the_rescalers_validation_measures_what_the_codec_decodes():
     assert math.isclose(figures["val_bicubic_psnr"], psnr(rgb, enlarged), abs_tol=1e-9)
     assert math.isclose(figures["val_gain_db"], figures["val_psnr"] - figures["val_bicubic_psnr"], abs_tol=1e-9)
     assert math.isclose(figures["val_lr_psnr"], psnr(thumbnail, stored_lr), abs_tol=1e-9)
+
+
+def _train_cli(*args: str) -> tuple[int, str]:
+    import contextlib
+    import io
+
+    from codec.cli import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(["train", *args])
+    return code, err.getvalue()
+
+
+def test_resume_continues_a_run_with_its_own_settings_and_refuses_to_change_them(tmp_path):
+    data, out = make_data(tmp_path / "data"), tmp_path / "run"
+    first = ["--kind", "rescaler", "--data", str(data), "--out", str(out), "--iterations", "20", "--batch", "2",
+             "--patch", "16", "--blocks", "1", "--hidden", "4", "--threads", "1", "--log-every", "10"]
+    assert _train_cli(*first)[0] == 0
+    code, err = _train_cli(*first)  # the same command again would silently continue or restart: refused
+    assert code == 2 and "--resume" in err
+    code, err = _train_cli("--resume", str(out), "--lr", "0.1")
+    assert code == 2 and "--lr cannot change" in err
+    code, err = _train_cli("--resume", str(out), "--kind", "level")
+    assert code == 2 and "rescaler run" in err
+    assert _train_cli("--resume", str(tmp_path / "nothing"))[0] == 2
+    assert _train_cli("--resume", str(out), "--iterations", "30")[0] == 0
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [10, 20, 30]
+    saved = json.loads((out / "config.json").read_text())
+    assert (saved["hidden"], saved["patch"], saved["iterations"]) == (4, 16, 30)
+
+
+def test_sigterm_stops_a_run_at_a_step_with_a_checkpoint(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data, out = make_data(tmp_path / "data"), tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "codec", "train", "--kind", "rescaler", "--data", str(data),
+                             "--out", str(out), "--iterations", "1000000", "--batch", "2", "--patch", "16",
+                             "--blocks", "1", "--hidden", "4", "--threads", "1", "--log-every", "10"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (out / "metrics.jsonl").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "--resume" in err
+    stopped_at = int(torch.load(out / "checkpoint.pt", weights_only=True)["step"])
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert 10 <= stopped_at < 1000000 and rows[-1]["step"] == stopped_at

@@ -4,23 +4,32 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from codec.cli import UsageError, offline_parser
 from codec.training.config import LevelTrainConfig, RescalerTrainConfig
 
 
+# What a resumed run may change: the machine and how long the schedule runs, never what it trains.
+RESUMABLE = ("threads", "device", "minutes", "iterations", "log_every", "validate_every")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p, sub = offline_parser()
     t = sub.add_parser("train", help="train irr's learned level (or a rescaler)",
-                       description="Train (or resume: rerun the same command) a network; see README 'Training'.")
+                       description="Train a network, or continue one (--resume RUN); see README 'Training'. "
+                                   "Ctrl-C or SIGTERM stops a run at its next step with a checkpoint.")
     L, R = LevelTrainConfig, RescalerTrainConfig
 
     def both(name: str) -> str:
         return f"default: level {getattr(L, name)}, rescaler {getattr(R, name)}"
 
-    t.add_argument("--data", required=True, help="folder of training images")
-    t.add_argument("--out", required=True, help="run folder: checkpoint, metrics.jsonl, loss.png, weights.safetensors")
-    t.add_argument("--kind", choices=("level", "rescaler"), default="level",
+    t.add_argument("--data", help="folder of training images")
+    t.add_argument("--out", help="run folder: checkpoint, metrics.jsonl, loss.png, weights.safetensors")
+    t.add_argument("--resume", metavar="RUN",
+                   help="continue the run in folder RUN with its own settings (config.json); only "
+                        f"{', '.join('--' + k.replace('_', '-') for k in RESUMABLE)} may change")
+    t.add_argument("--kind", choices=("level", "rescaler"),
                    help="level: the codec's learned transform level, trained for rate and distortion (default); "
                         "rescaler: the x2/x4 invertible rescaler of --scale 2|4")
     t.add_argument("--tables", help="level: entropy tables whose contexts the rate proxy follows (default: the shipped "
@@ -49,9 +58,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> None:
+    given = {k: v for k, v in vars(args).items() if v is not None and k not in ("command", "resume", "verbose")}
+    if args.resume:
+        given = _resumed(Path(args.resume), given)
+        args.kind = given.pop("kind")
+    else:
+        args.kind = given.pop("kind", "level")
+        for name in ("data", "out"):
+            if name not in given:
+                raise UsageError(f"--{name} is required (or --resume RUN)")
+        if (Path(args.out) / "checkpoint.pt").exists():
+            raise UsageError(f"{args.out} holds a run already: --resume {args.out} continues it, or choose another --out")
     config, other = (LevelTrainConfig, RescalerTrainConfig) if args.kind == "level" else (RescalerTrainConfig, LevelTrainConfig)
     fields = set(config.__dataclass_fields__)
-    given = {k: v for k, v in vars(args).items() if v is not None}
     foreign = sorted(set(given) & set(other.__dataclass_fields__) - fields)
     if foreign:
         raise UsageError(f"--{foreign[0].replace('_', '-')} does not apply to --kind {args.kind}")
@@ -61,3 +80,23 @@ def run(args: argparse.Namespace) -> None:
     else:
         from codec.training.rescaler import train
     print(json.dumps(train(cfg)))
+
+
+def _resumed(folder: Path, given: dict) -> dict:
+    """The settings of the run in ``folder`` with the changes a resume may make, and its kind."""
+    if not (folder / "checkpoint.pt").exists():
+        raise UsageError(f"{folder} holds no run to resume (no checkpoint.pt)")
+    try:
+        saved = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError) as e:
+        raise UsageError(f"cannot read {folder / 'config.json'}: {e}") from None
+    changed = sorted(set(given) - set(RESUMABLE) - {"kind"})
+    if changed:
+        raise UsageError(f"--{changed[0].replace('_', '-')} cannot change when resuming: it is the run's own "
+                         f"(only {', '.join('--' + k.replace('_', '-') for k in RESUMABLE)} can)")
+    kind = "rescaler" if "scale" in saved else "level"
+    if given.get("kind", kind) != kind:
+        raise UsageError(f"{folder} is a {kind} run, not --kind {given['kind']}")
+    fields = set((LevelTrainConfig if kind == "level" else RescalerTrainConfig).__dataclass_fields__)
+    settings = {k: v for k, v in saved.items() if k in fields}
+    return {**settings, "out": str(folder), **{k: v for k, v in given.items() if k != "kind"}, "kind": kind}

@@ -16,10 +16,14 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
+import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Iterator, Protocol
 
 import torch
 from torch import Tensor, nn
@@ -75,7 +79,8 @@ def run(task: Task, out: Path, schedule: Schedule, config: dict, progress: bool 
         torch.set_num_threads(schedule.threads)
     rank, world, device = _start_distributed(schedule.device)
     try:
-        return _run(task, out, schedule, config, progress, rank, world, device)
+        with _stop_requests() as stop:
+            return _run(task, out, schedule, config, progress, rank, world, device, stop)
     finally:
         if world > 1:
             import torch.distributed as dist
@@ -83,8 +88,30 @@ def run(task: Task, out: Path, schedule: Schedule, config: dict, progress: bool 
             dist.destroy_process_group()
 
 
+@contextmanager
+def _stop_requests() -> Iterator[list[int]]:
+    """SIGINT and SIGTERM ask the loop to stop after its step (with a checkpoint) instead of
+    killing it mid-save; a second one stops at once. Yields the signals received so far."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def ask(signum: int, frame: object) -> None:
+        if received:
+            raise KeyboardInterrupt
+        received.append(signum)
+
+    previous = {sig: signal.signal(sig, ask) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _run(task: Task, out: Path, schedule: Schedule, config: dict, show_progress: bool, rank: int, world: int,
-         device: torch.device) -> dict[str, float]:
+         device: torch.device, stop: list[int]) -> dict[str, float]:
     main = rank == 0  # only rank 0 logs, validates and writes files
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(schedule.seed)  # the initial weights
@@ -157,6 +184,8 @@ def _run(task: Task, out: Path, schedule: Schedule, config: dict, show_progress:
         for key, value in logged.items():
             sums[key] = sums.get(key, 0.0) + value.detach().float()
         done = fraction_done()
+        if stop and world == 1:  # (under torchrun every rank must stop at one step: torchrun's own signals)
+            done = 1.0
         last = done >= 1.0
         if main and (step % schedule.log_every == 0 or last):
             metrics = {"step": step, "lr": lr_now, "it_per_s": since_log / (time.perf_counter() - tick),
@@ -164,7 +193,7 @@ def _run(task: Task, out: Path, schedule: Schedule, config: dict, show_progress:
                        **{key: float(value) / since_log for key, value in sums.items()}}
             if not all(math.isfinite(metrics[key]) for key in sums):
                 raise FloatingPointError(f"training diverged at step {step}: {metrics}")
-            if step % schedule.validate_every == 0 or last:
+            if step % schedule.validate_every == 0 or (last and not stop):  # a stop is not kept waiting
                 metrics.update(task.validate(step, out))
             with open(out / "metrics.jsonl", "a") as log:
                 log.write(json.dumps(metrics) + "\n")
@@ -174,6 +203,8 @@ def _run(task: Task, out: Path, schedule: Schedule, config: dict, show_progress:
         if main and (step % schedule.checkpoint_every == 0 or last):
             save()
     bar.close()
+    if stop and main:
+        print(f"stopped at step {step} with a checkpoint; --resume {out} continues", file=sys.stderr)
     if main:
         if not ckpt_path.exists():
             save()
