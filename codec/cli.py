@@ -16,7 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bitstream.errors import IrrError
-from codec.files import check_output, is_stream, read_input, write_output
+from codec.batch import BatchFailed, UsageError, jobs_of, run_batch  # noqa: F401 (UsageError: the offline CLIs')
+from codec.files import is_stream, read_input, write_output
 
 # Output extension -> (Pillow format, the modes it holds as they are). A decoded image in another
 # mode is converted where nothing is lost (gray written as RGB, said in the output line) and
@@ -26,14 +27,6 @@ OUTPUT_FORMATS = {".png": ("PNG", ("L", "RGB", "RGBA")), ".tif": ("TIFF", ("L", 
                   ".bmp": ("BMP", ("L", "RGB")), ".jpg": ("JPEG", ("L", "RGB")), ".jpeg": ("JPEG", ("L", "RGB")),
                   ".ppm": ("PPM", ("RGB",)), ".pgm": ("PPM", ("L",)), ".pnm": ("PPM", ("L", "RGB"))}
 ALPHA_FORMATS = "PNG, TIFF or WebP"
-
-
-class UsageError(Exception):
-    """Bad command-line usage (exit 2)."""
-
-
-class BatchFailed(IrrError):
-    """Some files of a batch failed; each was already reported."""
 
 
 def _ranged(kind: type, low: float, high: float):
@@ -52,6 +45,7 @@ def _ranged(kind: type, low: float, high: float):
 
 
 _quality = _ranged(int, 1, 100)
+_jobs_count = _ranged(int, 1, 256)
 
 
 def _scale(text: str) -> int | None:
@@ -64,15 +58,25 @@ _temperature = _ranged(float, 0, 65)
 _seed = _ranged(int, 0, 2**32 - 1)
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("irr")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
+
+
 def offline_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
     """The ``irr`` parser an offline group adds its one command to (same program, same ``-v``)."""
     p = argparse.ArgumentParser(prog="irr", description="irr: a learned image codec built on an invertible neural network.")
-    p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
+    p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors (anywhere on the line)")
+    p.add_argument("--version", action="version", version=f"irr {_version()}")
     return p, p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
 
 def build_parser(extensions: Extensions | None = None) -> argparse.ArgumentParser:
-    from codec.api import DEFAULT_QUALITY, DEFAULT_SCALE
+    from codec.defaults import DEFAULT_QUALITY, DEFAULT_SCALE
 
     p, sub = offline_parser()
 
@@ -80,15 +84,15 @@ def build_parser(extensions: Extensions | None = None) -> argparse.ArgumentParse
     e.add_argument("input", nargs="+", help="input image(s) or folder(s) ('-' for stdin)")
     e.add_argument("-o", "--output", required=True, help="output .irr ('-' for stdout), or a folder for several inputs")
     e.add_argument("-f", "--force", action="store_true", help="overwrite existing output files (refused by default)")
-    e.add_argument("-j", "--jobs", type=int, default=1, help="parallel worker processes for several inputs (default 1)")
-    e.add_argument("-q", "--quality", type=_quality, default=DEFAULT_QUALITY,
+    e.add_argument("-j", "--jobs", type=_jobs_count, default=1, help="parallel worker processes for several inputs (default 1)")
+    e.add_argument("-q", "--quality", type=_quality, default=None,
                    help=f"1..100, higher is better, JPEG's scale (see README 'Quality'); 100 is lossless (default {DEFAULT_QUALITY})")
     e.add_argument("--scale", type=_scale, default=DEFAULT_SCALE, metavar="{auto,1,2,4}",
                    help="auto (default): irr's learned level (the INN) codes the image; 1: the wavelet coder alone, "
                         "no network; 2 or 4: store only the LR of the invertible rescaler (pure rescaling)")
     e.add_argument("--lossless", action="store_true",
                    help="lossless (same as -q 100): the image itself, or with --scale 2|4 the rescaler's LR")
-    e.add_argument("--temperature", type=_temperature, default=0.0,
+    e.add_argument("--temperature", type=_temperature, default=None,
                    help="default latent temperature written to the file, 0..65 (default 0: the mean of z)")
     e.add_argument("--seed", type=_seed, default=0, help="seed of the latent draw written to the file (default 0)")
     e.add_argument("--strip-metadata", action="store_true", help="drop the ICC profile and EXIF (kept by default)")
@@ -102,7 +106,7 @@ def build_parser(extensions: Extensions | None = None) -> argparse.ArgumentParse
                    help="output image, format from the extension ('-' writes PNG to stdout), or a folder for several inputs")
     d.add_argument("-f", "--force", action="store_true", help="overwrite existing output files (refused by default)")
     d.add_argument("--format", choices=sorted(OUTPUT_FORMATS), default=".png", help="output extension when -o is a folder (default .png)")
-    d.add_argument("-j", "--jobs", type=int, default=1, help="parallel worker processes for several inputs (default 1)")
+    d.add_argument("-j", "--jobs", type=_jobs_count, default=1, help="parallel worker processes for several inputs (default 1)")
     d.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where the network runs (default auto)")
     d.add_argument("--temperature", type=_temperature, default=None, help="latent temperature, 0..65 (default: the file's)")
     d.add_argument("--seed", type=_seed, default=None, help="seed of the latent draw (default: the file's)")
@@ -113,6 +117,15 @@ def build_parser(extensions: Extensions | None = None) -> argparse.ArgumentParse
     i.add_argument("input", help="input .irr ('-' for stdin)")
     i.add_argument("--json", action="store_true", help="print JSON")
 
+    for name, what in (("downscale", "write the rescaler's LR as an ordinary PNG thumbnail"),
+                       ("upscale", "restore a photo from an LR that irr downscale wrote")):
+        r = sub.add_parser(name, help=what, description=what[0].upper() + what[1:] + " (README 'Rescaling').")
+        r.add_argument("input", help="input image ('-' for stdin)")
+        r.add_argument("-o", "--output", required=True, help="output .png ('-' for stdout)")
+        r.add_argument("-f", "--force", action="store_true", help="overwrite an existing output file")
+        r.add_argument("--scale", type=int, choices=(2, 4), default=2 if name == "downscale" else None,
+                       help="2 (default) or 4" if name == "downscale" else
+                            "the LR's scale, needed only when it lost its irr metadata (e.g. recompressed as JPEG)")
     for name, what in OFFLINE.items():  # listed here; parsed by their own packages' parsers (see main)
         sub.add_parser(name, help=what[1], add_help=False)
     for add_parser, _ in (extensions or {}).values():
@@ -120,75 +133,16 @@ def build_parser(extensions: Extensions | None = None) -> argparse.ArgumentParse
     return p
 
 
-def _jobs(args: argparse.Namespace, suffixes: frozenset[str] | set[str], out_suffix: str) -> list[tuple[str, str]]:
-    """(input, output) pairs: one file to one path, or many inputs (files, folders) into a folder.
-
-    Refuses, before anything is written, a folder with nothing to code and two inputs that would
-    land on the same output (``a.jpg`` and ``a.png`` both becoming ``a.irr``): one would silently
-    replace the other.
-    """
-    inputs: list[str] = []
-    for item in args.input:
-        if item != "-" and Path(item).is_dir():
-            found = [str(p) for p in sorted(Path(item).iterdir()) if p.is_file() and p.suffix.lower() in suffixes]
-            if not found:
-                raise IrrError(f"no {' or '.join(sorted(suffixes)) if len(suffixes) < 4 else 'image'} files in folder {item}")
-            inputs += found
-        else:
-            inputs.append(item)
-    many = len(args.input) > 1 or any(item != "-" and Path(item).is_dir() for item in args.input)
-    if not many:
-        check_output(args.output, args.force, inputs[0])
-        return [(inputs[0], args.output)]
-    if "-" in inputs or args.output == "-":
-        raise UsageError("'-' (stdin/stdout) works with a single input only")
-    out_dir = Path(args.output)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"-o {args.output} must be a folder when there are several inputs")
-    jobs = [(src, str(out_dir / (Path(src).stem + out_suffix))) for src in inputs]
-    _refuse_collisions(jobs)
-    _refuse_existing(jobs, args.force)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise IrrError(f"cannot create output folder {args.output}: {e.strerror}") from None
-    return jobs
-
-
-def _refuse_collisions(jobs: list[tuple[str, str]]) -> None:
-    """Two inputs for one output path (compared case-folded: macOS and Windows file systems fold case)."""
-    seen: dict[str, str] = {}
-    for src, dst in jobs:
-        key = os.path.normcase(os.path.abspath(dst)).casefold()
-        if key in seen:
-            same = os.path.abspath(seen[key]) == os.path.abspath(src)
-            raise IrrError(f"{src} is given twice" if same else
-                           f"{seen[key]} and {src} would both be written to {dst}; nothing was written "
-                           "(rename one, or code them into different folders)")
-        seen[key] = src
-
-
-def _refuse_existing(jobs: list[tuple[str, str]], force: bool) -> None:
-    """Every output checked before the first is written: a batch never stops half-way for this."""
-    refused = []
-    for src, dst in jobs:
-        try:
-            check_output(dst, force, src)
-        except IrrError as e:
-            refused.append(str(e))
-    if refused:
-        more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
-        raise IrrError(f"{refused[0]}{more}; nothing was written")
-
-
 def _encode_one(src: str, dst: str, args: argparse.Namespace) -> str:
     import io
 
     from codec.api import encode, info
+    from codec.defaults import DEFAULT_QUALITY, DEFAULT_TEMPERATURE
 
     source = io.BytesIO(read_input(src)) if src == "-" else src
-    data = encode(source, quality=args.quality, scale=args.scale, lossless=args.lossless,
-                  temperature=args.temperature, seed=args.seed, keep_metadata=not args.strip_metadata,
+    data = encode(source, quality=DEFAULT_QUALITY if args.quality is None else args.quality, scale=args.scale,
+                  lossless=args.lossless, temperature=DEFAULT_TEMPERATURE if args.temperature is None else args.temperature,
+                  seed=args.seed, keep_metadata=not args.strip_metadata,
                   detail={"auto": None, "yes": True, "no": False}[args.detail])
     write_output(dst, data, args.force, src)
     meta = info(data)
@@ -238,54 +192,32 @@ def _decode_one(src: str, dst: str, args: argparse.Namespace) -> str:
     return message
 
 
-def _run_one(task: tuple) -> tuple[str, str | None, str]:
-    """Worker: (input, error or None, message). Errors of one file never stop the others."""
-    fn, src, dst, args = task
-    try:
-        return src, None, fn(src, dst, args)
-    except (IrrError, OSError) as e:
-        return src, str(e), ""
-
-
-def _batch(fn, jobs: list[tuple[str, str]], args: argparse.Namespace) -> None:
-    if len(jobs) == 1:
-        print(fn(*jobs[0], args), file=sys.stderr)
-        return
-    if args.jobs < 1:
-        raise UsageError("-j must be at least 1")
-    tasks = [(fn, src, dst, args) for src, dst in jobs]
-    if args.jobs == 1:
-        results = map(_run_one, tasks)
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        # spawn, not fork: a forked child inherits torch's thread pools mid-state and can hang.
-        with ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(pool.map(_run_one, tasks))
-    failed = 0
-    for src, error, message in results:
-        if error is None:
-            print(message, file=sys.stderr)
-        else:
-            failed += 1
-            print(f"irr: error: {src}: {error}", file=sys.stderr)
-    if failed:
-        raise BatchFailed(f"{failed} of {len(jobs)} files failed")
+def _refuse_contradictions(args: argparse.Namespace) -> None:
+    """Options that cannot all hold are a usage error, not a silent choice of one of them."""
+    lossless = args.lossless or args.quality == 100
+    if args.lossless and args.quality not in (None, 100):
+        raise UsageError(f"-q {args.quality} contradicts --lossless (which is -q 100)")
+    if args.detail != "auto" and args.scale is not None:
+        raise UsageError(f"--detail {args.detail} applies to the learned level only, not to --scale {args.scale}")
+    if lossless and args.detail == "no":
+        raise UsageError("--detail no contradicts a lossless encode: a lossless file stores all the detail")
+    if lossless and args.scale in (None, 1) and args.temperature:
+        raise UsageError("--temperature has nothing to draw in a lossless file without a rescaler (--scale 2|4)")
 
 
 def _encode(args: argparse.Namespace) -> None:
     from codec.pixels import IMAGE_SUFFIXES
 
-    jobs = _jobs(args, IMAGE_SUFFIXES, ".irr")
+    _refuse_contradictions(args)
+    jobs = jobs_of(args, IMAGE_SUFFIXES, ".irr")
     dst = jobs[0][1]
     if len(jobs) == 1 and dst != "-" and Path(dst).suffix.lower() != ".irr" and not is_stream(dst):
         print(f"irr: warning: {dst} will hold .irr data, though its name does not end in .irr", file=sys.stderr)
-    _batch(_encode_one, jobs, args)
+    run_batch(_encode_one, jobs, args)
 
 
 def _decode(args: argparse.Namespace) -> None:
-    _batch(_decode_one, _jobs(args, {".irr"}, args.format), args)
+    run_batch(_decode_one, jobs_of(args, {".irr"}, args.format), args)
 
 
 def _info(args: argparse.Namespace) -> None:
@@ -299,7 +231,20 @@ def _info(args: argparse.Namespace) -> None:
             print(f"{k:>20}: {v}")
 
 
-COMMANDS = {"encode": _encode, "decode": _decode, "info": _info}
+def _rescale(args: argparse.Namespace) -> None:
+    import io
+
+    from codec import rescaling
+
+    if args.output != "-" and not is_stream(args.output) and Path(args.output).suffix.lower() != ".png":
+        raise UsageError(f"irr {args.command} writes PNG (lossless, with its metadata): name the output *.png")
+    source = io.BytesIO(read_input(args.input))
+    im = (rescaling.downscale if args.command == "downscale" else rescaling.upscale)(source, args.scale)
+    write_output(args.output, rescaling.save_png(im), args.force, args.input)
+    print(f"{args.output}: {im.width}x{im.height} {im.mode}", file=sys.stderr)
+
+
+COMMANDS = {"encode": _encode, "decode": _decode, "info": _info, "downscale": _rescale, "upscale": _rescale}
 # Offline command groups, each with its own parser in its own package: run-time commands never
 # import them. name -> (module with build_parser() and run(args), one-line help).
 OFFLINE = {"train": ("codec.training.cli", "train irr's learned level (or a rescaler); resumable"),
@@ -311,7 +256,7 @@ Extensions = dict[str, tuple[Callable[[argparse._SubParsersAction], None], Calla
 
 def _offline_parser(argv: list[str]) -> argparse.ArgumentParser | None:
     """The parser of an offline command group when ``argv`` runs one (``irr [-v] train ...``)."""
-    words = [w for w in argv if w not in ("-v", "--verbose")][:1]
+    words = argv[:1]
     if not words or words[0] not in OFFLINE:
         return None
     import importlib
@@ -321,11 +266,16 @@ def _offline_parser(argv: list[str]) -> argparse.ArgumentParser | None:
 
 def main(argv: list[str] | None = None, extensions: Extensions | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    # -v works before or after the command, as users of other tools type it (no option takes a
+    # value that could be "-v").
+    verbose = any(w in ("-v", "--verbose") for w in argv)
+    argv = [w for w in argv if w not in ("-v", "--verbose")]
     offline = _offline_parser(argv)
     try:
         args = (offline or build_parser(extensions)).parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0)
+    args.verbose = verbose
     try:
         if offline is not None:
             import importlib

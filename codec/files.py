@@ -26,7 +26,10 @@ from bitstream.errors import IrrError
 def read_input(path: str) -> bytes:
     """The bytes of ``path`` (``-``: stdin), or an ``IrrError`` that names it."""
     if path == "-":
-        return sys.stdin.buffer.read()
+        data = sys.stdin.buffer.read()
+        if not data:
+            raise IrrError("standard input is empty (nothing was piped in)")
+        return data
     try:
         return Path(path).read_bytes()
     except FileNotFoundError:

@@ -13,11 +13,7 @@ from bitstream.container import DEFAULT_MAX_PIXELS, Header
 from bitstream.errors import InputError
 from codec import models
 
-DEFAULT_QUALITY = 75
-DEFAULT_SCALE: int | None = None  # the learned level
-SCALES = (1, 2, 4)
-DEFAULT_TEMPERATURE = 0.0
-LOSSLESS_QUALITY = 100
+from codec.defaults import DEFAULT_QUALITY, DEFAULT_SCALE, DEFAULT_TEMPERATURE, LOSSLESS_QUALITY, SCALES  # noqa: F401
 
 
 def quality_to_step(quality: int) -> float:

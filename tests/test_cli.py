@@ -118,9 +118,48 @@ def test_help_shows_ranges_and_defaults():
     assert result.returncode == 0 and "1..100" in result.stdout and "default 75" in result.stdout
 
 
-def test_verbose_shows_the_traceback(tmp_path):
-    result = run("-v", "info", str(tmp_path / "missing.irr"))
-    assert result.returncode == 1 and "Traceback" in result.stderr
+def test_verbose_shows_the_traceback_before_or_after_the_command(tmp_path):
+    for args in (("-v", "info", str(tmp_path / "missing.irr")), ("info", str(tmp_path / "missing.irr"), "-v")):
+        result = run(*args)
+        assert result.returncode == 1 and "Traceback" in result.stderr
+    assert "Traceback" not in run("info", str(tmp_path / "missing.irr")).stderr
+
+
+def test_version_and_help_start_without_the_network_stack():
+    script = ("import sys, contextlib, io\nfrom bench.cli import main\n"
+              "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+              "    for argv in (['--version'], ['--help'], ['encode', '--help']):\n"
+              "        try: main(argv)\n        except SystemExit: pass\n"
+              "print(out.getvalue().splitlines()[0]); print('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    first, torch_loaded = result.stdout.split("\n")[-3:-1]
+    assert first.startswith("irr ") and torch_loaded == "False", result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("options, said", [
+    (["-q", "50", "--lossless"], "contradicts --lossless"),
+    (["--scale", "2", "--detail", "yes"], "learned level only"),
+    (["--scale", "1", "--detail", "no"], "learned level only"),
+    (["--lossless", "--detail", "no"], "lossless"),
+    (["-q", "100", "--detail", "no"], "lossless"),
+    (["--lossless", "--temperature", "1"], "nothing to draw"),
+    (["-j", "0"], "1..256"),
+])
+def test_contradictory_options_are_usage_errors(png, tmp_path, capsys, options, said):
+    assert main(["encode", str(png), "-o", str(tmp_path / "x.irr"), *options]) == 2
+    assert said in capsys.readouterr().err
+    assert not (tmp_path / "x.irr").exists()
+
+
+def test_options_that_agree_are_taken(png, tmp_path):
+    for options in (["-q", "100", "--lossless"], ["--lossless", "--scale", "2", "--temperature", "0.5"]):
+        assert main(["encode", str(png), "-o", str(tmp_path / "x.irr"), "-f", *options]) == 0
+
+
+def test_empty_standard_input_says_so(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "codec", "encode", "-", "-o", str(tmp_path / "x.irr")],
+                            input=b"", capture_output=True)
+    assert result.returncode == 1 and b"standard input is empty" in result.stderr and b"Traceback" not in result.stderr
 
 
 def test_forced_output_replaces_an_existing_file_only_on_success(png, tmp_path):
@@ -250,7 +289,7 @@ def test_collisions_across_folders_and_case_are_refused_in_decode_too(tmp_path, 
     assert "would both be written" in capsys.readouterr().err
     assert not out.exists() or list(out.iterdir()) == []
     assert main(["encode", str(tmp_path / "src" / "one" / "x.png"), str(tmp_path / "src" / "one" / "x.png"),
-                 "-o", str(out)]) == 1
+                 "-o", str(out)]) == 2  # a usage error, not a failed file
     assert "given twice" in capsys.readouterr().err
 
 
