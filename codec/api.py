@@ -15,7 +15,7 @@ from PIL import Image
 from bitstream.container import DEFAULT_MAX_PIXELS, Header, IrrFile, pack, unpack
 from bitstream.errors import WeightsMismatchError
 from codec import models, modes, resources
-from codec.pixels import ImageLike, Pixels, load, to_pil
+from codec.pixels import ImageLike, Pixels, load, mean_gray, to_pil
 from codec.settings import (DEFAULT_QUALITY, DEFAULT_SCALE, DEFAULT_TEMPERATURE, MODE_TILE, DecodeSettings,
                             EncodeSettings, check_bool, check_data, check_max_pixels, quality_to_step)
 from entropy import coder
@@ -149,7 +149,7 @@ def finish(s: Stored, rgb: np.ndarray) -> Decoded:
     h = s.header
     rgb = rgb[: h.height, : h.width]
     if h.channels == 1 and rgb.shape[2] != 1:
-        rgb = np.round(rgb.astype(np.float64).mean(axis=2, keepdims=True)).astype(np.uint8)
+        rgb = mean_gray(rgb)
     out = rgb if s.alpha is None else np.concatenate([rgb, s.alpha], axis=2)
     return Decoded(np.ascontiguousarray(out), s.icc_profile, s.exif, h)
 

@@ -189,6 +189,11 @@ def psnr(reference: np.ndarray, decoded: np.ndarray) -> float:
     return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
 
 
+def mean_gray(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 -> (H, W, 1): how a gray image comes back from a network that works in RGB."""
+    return np.round(rgb.astype(np.float64).mean(axis=2, keepdims=True)).astype(np.uint8)
+
+
 def bicubic_round_trip(rgb: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
     """The rescaling baseline of ANCHORS.md: Pillow's bicubic thumbnail (w // scale, h // scale)
     and that thumbnail's bicubic enlargement back to (w, h), both uint8."""

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, PngImagePlugin
 
+from bitstream.container import DEFAULT_MAX_PIXELS
 from bitstream.errors import InputError
-from codec.pixels import ImageLike, load, to_pil
+from codec.pixels import ImageLike, load, mean_gray, to_pil
 
 METADATA_KEY = "irr:rescale"
 
@@ -34,20 +35,17 @@ class Restore:
     height: int
 
 
-def downscale(image: ImageLike, scale: int = 2, max_pixels: int = Image.MAX_IMAGE_PIXELS or 1 << 31) -> Image.Image:
+def downscale(image: ImageLike, scale: int = 2, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """The rescaler's LR of ``image`` (ceil(H / scale) x ceil(W / scale)) as a PIL image; its
     ``info`` holds the ICC profile, EXIF and the restore's metadata (written by :func:`save_png`)."""
     from codec import models
-    from codec.modes.rescaler import downscale as forward
+    from codec.modes.rescaler import lr_of
 
     if scale not in (2, 4):
         raise InputError(f"scale must be 2 or 4, got {scale!r}")
     pixels = load(image, max_pixels)
     a = pixels.array
-    rgb = np.repeat(a, 3, axis=2) if a.shape[2] == 1 else a[..., :3]
-    lr = forward(rgb, scale)
-    if a.shape[2] == 1:  # as a gray .irr file's LR: one plane
-        lr = np.round(lr.astype(np.float64).mean(axis=2, keepdims=True)).astype(np.uint8)
+    lr = lr_of(a, scale)
     out = to_pil(np.concatenate([lr, _resized(a[..., 3], lr.shape[1], lr.shape[0])], axis=2) if a.shape[2] == 4 else lr)
     name = models.DEFAULT_MODEL[scale]
     revision = models.latest_revision(name)
@@ -57,16 +55,13 @@ def downscale(image: ImageLike, scale: int = 2, max_pixels: int = Image.MAX_IMAG
     return out
 
 
-def upscale(image: ImageLike, scale: int | None = None,
-            max_pixels: int = Image.MAX_IMAGE_PIXELS or 1 << 31) -> Image.Image:
+def upscale(image: ImageLike, scale: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """Restore the full-size image from an LR written by :func:`downscale` (its metadata decides
     the model and the size) or from any image with ``scale`` given (the newest rescaler of that
     scale, ``scale`` times the size). A ``scale`` that contradicts the metadata is refused."""
-    import torch
-
     from codec import models
-    from codec.modes.rescaler import network_input
-    from codec.tiling import TILE, tiled_to_uint8
+    from codec.modes.rescaler import restore as inverse
+    from codec.settings import DecodeSettings
 
     restore = _restore_of(image)
     pixels = load(image, max_pixels)
@@ -91,11 +86,8 @@ def upscale(image: ImageLike, scale: int | None = None,
                              f"the x{net.scale} LR of a {size[0]}x{size[1]} image ({lr_size[0]}x{lr_size[1]})")
     a = pixels.array
     gray = a.shape[2] == 1
-    with torch.no_grad():
-        x = network_input(net, a[..., :1] if gray else a[..., :3], 0.0, 0)
-        rgb = tiled_to_uint8(net.inverse, x, net.scale, tile=TILE, device=torch.device("cpu"))[: size[1], : size[0]]
-    if gray:
-        rgb = np.round(rgb.astype(np.float64).mean(axis=2, keepdims=True)).astype(np.uint8)
+    rgb = inverse(net, a[..., :1] if gray else a[..., :3], 0.0, 0, DecodeSettings.checked(device="cpu"))
+    rgb = mean_gray(rgb[: size[1], : size[0]]) if gray else rgb[: size[1], : size[0]]
     out = to_pil(np.concatenate([rgb, _resized(a[..., 3], *size)], axis=2) if a.shape[2] == 4 else rgb)
     _carry(pixels, out)
     return out

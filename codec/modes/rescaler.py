@@ -10,6 +10,7 @@ from bitstream.container import Header, IrrFile
 from codec import models
 from codec.modes import Encoded, encode_image, read_lr, refuse_detail, verify_network
 from codec.network import InvertibleRescaler
+from codec.pixels import mean_gray
 from codec.settings import DecodeSettings, EncodeSettings, resolve_revision
 from codec.tiling import MARGIN, TILE, tiled_to_uint8
 from entropy.tables import EntropyTables
@@ -17,10 +18,7 @@ from entropy.tables import EntropyTables
 
 def encode(image: np.ndarray, settings: EncodeSettings) -> Encoded:
     scale = settings.scale
-    gray = image.shape[2] == 1
-    lr = downscale(np.repeat(image, 3, axis=2) if gray else image[..., :3], scale)
-    if gray:  # a gray image's LR stays gray: one plane, replicated again on decode
-        lr = np.round(lr.astype(np.float64).mean(axis=2, keepdims=True)).astype(np.uint8)
+    lr = lr_of(image, scale)
     name = models.DEFAULT_MODEL[scale]
     revision = resolve_revision(name, settings.network_revision)
     _, weights_hash = models.load_model(name, revision)
@@ -47,7 +45,22 @@ def reconstruct(stored: np.ndarray, header: Header, settings: DecodeSettings) ->
     """Inverse pass from the 8-bit LR; z is drawn whole on the CPU, so tiling never changes it."""
     net, _ = models.load_model(header.model_name, header.model_revision)
     temperature, seed = settings.draw(header)
-    x = network_input(net, stored, temperature, seed)
+    return restore(net, stored, temperature, seed, settings)
+
+
+def lr_of(image: np.ndarray, scale: int) -> np.ndarray:
+    """The 8-bit LR a ``scale`` file stores for an (H, W, 1|3|4) image: the colour planes' forward
+    pass; a gray image's LR stays gray, one plane (replicated again on decode)."""
+    gray = image.shape[2] == 1
+    lr = downscale(np.repeat(image, 3, axis=2) if gray else image[..., :3], scale)
+    return mean_gray(lr) if gray else lr
+
+
+@torch.no_grad()
+def restore(net: InvertibleRescaler, lr: np.ndarray, temperature: float, seed: int,
+            settings: DecodeSettings) -> np.ndarray:
+    """The inverse pass from an 8-bit (h, w, 1|3) LR: (h * scale, w * scale, 3) uint8."""
+    x = network_input(net, lr, temperature, seed)
     on_device = models.to_device(net, settings.device, settings.dtype)
     return tiled_to_uint8(on_device.inverse, x, net.scale, tile=settings.tile_or(TILE) or max(x.shape[2:]),
                           device=settings.device, dtype=settings.dtype, progress=settings.progress)
