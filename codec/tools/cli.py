@@ -41,6 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
                                      "on the held-out photos of a training folder.")
     q.add_argument("--data", type=Path, required=True, help="training folder; only its held-out split is used")
     q.add_argument("--out", type=Path, default=Path("bench/results/quality.json"), help="output JSON")
+
+    v = tools.add_parser("validate-rescaler", help="a rescaler's training yardstick on any weights",
+                         description="The rescaler's held-out validation (as irr bench --rescaling measures) "
+                                     "for weights files, on a training folder's held-out photos or a whole folder.")
+    v.add_argument("weights", nargs="+", help="rescaler .safetensors files (shipped or a run's)")
+    v.add_argument("--data", type=Path, required=True, help="folder of photos")
+    v.add_argument("--all", action="store_true", help="every photo of --data (e.g. eval/, for reporting), "
+                                                      "not only a training folder's held-out split")
     return p
 
 
@@ -57,6 +65,20 @@ def run(args: argparse.Namespace) -> None:
         from codec.tools.compare_entropy import compare
 
         print(json.dumps(compare(Path(args.data), args.held_out, args.adaptation, Path(args.output)), indent=1))
+    elif args.tool == "validate-rescaler":
+        import torch
+
+        from codec.models import deserialize
+        from codec.pixels import list_images
+        from codec.training.data import load_rgb, split_train_val
+        from codec.training.rescaler import validate
+
+        files = list_images(args.data, recursive=True)
+        images = [load_rgb(f) for f in (files if args.all else split_train_val(files)[1])]
+        for path in args.weights:
+            net = deserialize(Path(path).read_bytes())
+            print(json.dumps({"weights": path, "scale": net.scale, "images": len(images),
+                              **validate(net, images, net.scale, torch.device("cpu"))}))
     else:
         from codec.tools.calibrate_quality import calibrate
 
