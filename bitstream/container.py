@@ -36,7 +36,9 @@ MAX_CHUNK = (1 << 31) - 1
 STREAM_BYTES_PER_SYMBOL = 6
 STREAM_SLACK = 1024
 
-KNOWN_CHUNKS = (b"IHDR", b"LRDT", b"ZDAT", b"ALPH", b"IEND", b"iCCP", b"eXIf")
+# Ancillary metadata chunks, before LRDT: old readers skip the ones they do not know.
+METADATA_CHUNKS = (b"iCCP", b"eXIf", b"xMPp", b"tEXt", b"pHYs")
+KNOWN_CHUNKS = (b"IHDR", b"LRDT", b"ZDAT", b"ALPH", b"IEND", *METADATA_CHUNKS)
 
 Preamble = cs.Struct(
     "signature" / cs.Bytes(8),
@@ -54,6 +56,11 @@ Chunk = cs.Struct(
 )
 
 Ascii = cs.PascalString(cs.Int8ub, "ascii")
+
+# tEXt: the source's text records (PNG tEXt/iTXt/zTXt, a JPEG comment as "Comment"), in order.
+Text = cs.GreedyRange(cs.Struct("key" / cs.PascalString(cs.Int16ub, "utf8"), "value" / cs.PascalString(cs.Int32ub, "utf8")))
+# pHYs: the source's resolution in dots per inch x 1000, horizontal and vertical.
+Resolution = cs.Struct("x" / cs.Int32ub, "y" / cs.Int32ub, cs.Terminated)
 
 IHDR = cs.Struct(
     "width" / cs.Int32ub,
@@ -122,6 +129,9 @@ class IrrFile:
     unknown_chunks: list[tuple[bytes, bytes]] = field(default_factory=list)
     minor: int = MINOR
     detail_stream: bytes | None = None  # ZDAT: the learned level's detail, where it was stored
+    xmp: bytes | None = None  # xMPp: the XMP packet, byte for byte
+    text: tuple[tuple[str, str], ...] = ()  # tEXt: (key, value) records
+    dpi_milli: tuple[int, int] | None = None  # pHYs
 
     def __post_init__(self) -> None:
         if self.detail_stream is not None and self.minor < LEVEL_MINOR:
@@ -143,6 +153,12 @@ def pack(f: IrrFile) -> bytes:
         parts.append(_chunk(b"iCCP", f.icc_profile))
     if f.exif is not None:
         parts.append(_chunk(b"eXIf", f.exif))
+    if f.xmp is not None:
+        parts.append(_chunk(b"xMPp", f.xmp))
+    if f.text:
+        parts.append(_chunk(b"tEXt", Text.build([{"key": k, "value": v} for k, v in f.text])))
+    if f.dpi_milli is not None:
+        parts.append(_chunk(b"pHYs", Resolution.build({"x": f.dpi_milli[0], "y": f.dpi_milli[1]})))
     for kind, data in f.unknown_chunks:
         parts.append(_chunk(kind, data))
     parts.append(_chunk(b"LRDT", f.lr_stream))
@@ -253,7 +269,7 @@ def _unpack(data: bytes, max_pixels: int, header_only: bool) -> IrrFile:
         elif kind in KNOWN_CHUNKS:
             if kind in parts:
                 raise FormatError(f"duplicate {kind.decode()} chunk")
-            if kind in (b"iCCP", b"eXIf") and b"LRDT" in parts:
+            if kind in METADATA_CHUNKS and b"LRDT" in parts:
                 raise FormatError(f"{kind.decode()} must come before LRDT")
             if kind == b"ALPH" and b"LRDT" not in parts:
                 raise FormatError("ALPH must follow LRDT")
@@ -280,7 +296,24 @@ def _unpack(data: bytes, max_pixels: int, header_only: bool) -> IrrFile:
     detail = parts.get(b"ZDAT")
     if detail is not None and len(detail) > max_stream_bytes(header.width * header.height * min(header.channels, 3)):
         raise LimitError(f"ZDAT of {len(detail)} bytes is larger than any valid stream for this size")
-    return IrrFile(header, parts[b"LRDT"], alpha, parts.get(b"iCCP"), parts.get(b"eXIf"), unknown, minor, detail)
+    return IrrFile(header, parts[b"LRDT"], alpha, parts.get(b"iCCP"), parts.get(b"eXIf"), unknown, minor, detail,
+                   parts.get(b"xMPp"), *_parse_metadata(parts))
+
+
+def _parse_metadata(parts: dict[bytes, bytes]) -> tuple[tuple[tuple[str, str], ...], tuple[int, int] | None]:
+    """tEXt and pHYs (their CRCs already checked: a malformed one is a writer's bug, refused)."""
+    text, dpi = (), None
+    try:
+        if b"tEXt" in parts:
+            text = tuple((r.key, r.value) for r in Text.parse(parts[b"tEXt"]))
+            if len(Text.build([{"key": k, "value": v} for k, v in text])) != len(parts[b"tEXt"]):
+                raise FormatError("malformed tEXt chunk")
+        if b"pHYs" in parts:
+            r = Resolution.parse(parts[b"pHYs"])
+            dpi = (r.x, r.y)
+    except (cs.ConstructError, UnicodeDecodeError) as e:
+        raise FormatError(f"malformed metadata chunk: {e.__class__.__name__}") from None
+    return text, dpi
 
 
 def _parse_ihdr(data: bytes, max_pixels: int) -> Header:

@@ -6,6 +6,7 @@ What differs between coding modes lives in ``codec.modes``; every option is chec
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,10 +15,13 @@ from PIL import Image
 
 from bitstream.container import DEFAULT_MAX_PIXELS, Header, IrrFile, pack, unpack
 from bitstream.errors import WeightsMismatchError
-from codec import models, modes, resources
+from codec import metadata as meta
+from codec import models, modes, resources, targets
+from codec.summary import info, thumbnail_size
 from codec.pixels import ImageLike, Pixels, load, mean_gray, to_pil
 from codec.settings import (DEFAULT_QUALITY, DEFAULT_SCALE, DEFAULT_TEMPERATURE, MODE_TILE, DecodeSettings,
-                            EncodeSettings, check_bool, check_data, check_max_pixels, quality_to_step)
+                            EncodeSettings, check_data, check_max_pixels, check_targets,
+                            quality_to_step)
 from entropy import coder
 from entropy.contexts import LOSSLESS_STEP
 from entropy.tables import EntropyTables
@@ -25,35 +29,49 @@ from entropy.tables import EntropyTables
 __all__ = ["DEFAULT_QUALITY", "DEFAULT_SCALE", "DEFAULT_TEMPERATURE", "Decoded", "decode", "decode_array",
            "decode_file", "decode_tensor", "encode", "info", "quality_to_step"]
 
-def encode(image: ImageLike, *, quality: int = DEFAULT_QUALITY, scale: int | None = DEFAULT_SCALE,
+def encode(image: ImageLike, *, quality: int | None = None, scale: int | None = DEFAULT_SCALE,
            lossless: bool = False, temperature: float = DEFAULT_TEMPERATURE, seed: int = 0,
-           keep_metadata: bool = True, max_pixels: int = DEFAULT_MAX_PIXELS, detail: bool | None = None,
+           metadata: str | Iterable[str] = "all", max_pixels: int = DEFAULT_MAX_PIXELS, detail: bool | None = None,
+           target_bytes: int | None = None, target_psnr: float | None = None, progress: bool = False,
            network_revision: int | None = None, entropy_model: str | None = None) -> bytes:
-    """Encode an image (path, PIL image or (H, W[, C]) uint8 array) to ``.irr`` bytes.
+    """Encode an image (path, PIL image, (H, W[, C]) uint8 array, or ``codec.pixels.Pixels``) to ``.irr`` bytes.
 
     Args:
         quality: 1..100, higher is better (JPEG's scale: see :func:`codec.settings.level_step`); 100 (or
             ``lossless=True``) is lossless: the image itself, or with scale 2 or 4 the rescaler's LR.
+            None: ``DEFAULT_QUALITY``, or the one a target picks.
         scale: None (default) codes through irr's learned level, the INN; 1 stores the image with
             the wavelet coder alone (no network); 2 or 4 store only the LR of the invertible
             rescaler (pure rescaling: the detail is never stored).
         temperature: default decode temperature written to the header (decoders may override):
             the spread of the Gaussian that models what the quantiser discarded; 0 is its mean.
         seed: seed of that draw, written to the header so every decode is reproducible.
-        keep_metadata: carry the ICC profile and EXIF (False drops them, as cwebp does by default).
+        metadata: the metadata to carry: "all" (default), "none", or kinds among ``codec.metadata.KINDS``
+            (icc, exif, xmp, text, dpi) as a list or a comma-separated string.
         max_pixels: refuse larger inputs (the default is Pillow's ``Image.MAX_IMAGE_PIXELS``).
         detail: learned level only: store its detail (True), or only the LR with all detail
             modelled (False, the IRN mode); None lets the quality decide (``DETAIL_FROM_QUALITY``).
+        target_bytes: instead of a quality, the largest file of at most this many bytes
+            (:mod:`codec.targets`; cwebp's ``-size``).
+        target_psnr: instead of a quality, the smallest file whose decode reaches this PSNR in dB
+            (cwebp's ``-psnr``; each try is decoded and measured).
+        progress: show a progress bar over the network's tiles on large images.
         network_revision: the revision of the network to code with (None: the latest shipped).
         entropy_model: learned level only: the entropy model to code with, one of
             ``models.LEVEL_ENTROPY_MODELS`` (None: the newest; an older one for ablations).
     """
-    check_bool("keep_metadata", keep_metadata)
+    kinds = meta.kinds_of(metadata)
     check_max_pixels(max_pixels)
-    settings = EncodeSettings.checked(quality, scale, lossless, temperature, seed, detail, network_revision, entropy_model)
+    check_targets(target_bytes, target_psnr, quality, lossless)
+    settings = EncodeSettings.checked(DEFAULT_QUALITY if quality is None else quality, scale, lossless, temperature,
+                                      seed, detail, network_revision, entropy_model, progress)
     pixels = load(image, max_pixels)
-    if not keep_metadata:
-        pixels = Pixels(pixels.array)
+    pixels = Pixels(pixels.array, pixels.metadata.only(kinds))
+    if target_bytes is not None:
+        return targets.encode_to_size(pixels, settings, target_bytes, encode_pixels)
+    if target_psnr is not None:
+        return targets.encode_to_psnr(pixels, settings, target_psnr, encode_pixels,
+                                      lambda data: decode_file(data, device="cpu", max_pixels=max_pixels).array)
     return encode_pixels(pixels, settings)
 
 
@@ -72,8 +90,8 @@ def encode_pixels(pixels: Pixels, settings: EncodeSettings) -> bytes:
         weights_sha256=e.weights_sha256, temperature_milli=int(round(settings.temperature * 1000)), seed=settings.seed,
         entropy_model=e.entropy_model, tables_sha256=e.tables_sha256, lr_crc32=e.lr_crc32, alpha_crc32=alpha_crc,
     )
-    return pack(IrrFile(header, e.lr_stream, alpha_stream, pixels.icc_profile, pixels.exif, minor=e.minor,
-                        detail_stream=e.detail_stream))
+    return pack(IrrFile(header, e.lr_stream, alpha_stream, minor=e.minor, detail_stream=e.detail_stream,
+                        **meta.to_container(pixels.metadata)))
 
 
 @dataclass
@@ -81,8 +99,7 @@ class Decoded:
     """A decoded image: (H, W, C) uint8 pixels and the metadata the file carried."""
 
     array: np.ndarray
-    icc_profile: bytes | None
-    exif: bytes | None
+    metadata: meta.Metadata
     header: Header
 
 
@@ -94,8 +111,7 @@ class Stored:
     header: Header
     content: object  # the mode's: handed back to its thumbnail() and reconstruct() only
     alpha: np.ndarray | None
-    icc_profile: bytes | None
-    exif: bytes | None
+    metadata: meta.Metadata
 
     @property
     def kind(self) -> str:
@@ -133,15 +149,21 @@ def read_stored(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, detail: bool 
     if f.alpha_stream is not None:
         alpha_layout = coder.ImageLayout(h.height, h.width, 1, LOSSLESS_STEP)
         alpha = modes.decode_image(f.alpha_stream, alpha_layout, h.alpha_crc32, "alpha plane", tables)
-    return Stored(h, content, alpha, f.icc_profile, f.exif)
+    return Stored(h, content, alpha, meta.from_container(f))
 
 
 def thumbnail_of(s: Stored) -> Decoded:
-    """The stored LR (with the alpha plane subsampled to its size); a scale-1 file's is the image."""
+    """The file's thumbnail (:func:`codec.summary.thumbnail_size`): the stored LR with the alpha plane
+    subsampled to it; where the file stores none (scale 1, or an image too small for a wavelet
+    level) the image itself, halved by Pillow's box filter."""
     out = s.mode.thumbnail(s.content, s.header)
-    if s.alpha is not None:
+    size = thumbnail_size(s.header)
+    if out.shape[:2] != size:  # the full image (cropped, gray as gray, with its alpha): halve it
+        full = finish(s, out).array
+        out = np.asarray(to_pil(full).reduce(2)).reshape(*size, full.shape[2])
+    elif s.alpha is not None:
         out = np.concatenate([out, s.alpha[:: s.header.scale, :: s.header.scale][: out.shape[0], : out.shape[1]]], axis=2)
-    return Decoded(out, s.icc_profile, s.exif, s.header)
+    return Decoded(np.ascontiguousarray(out), s.metadata, s.header)
 
 
 def finish(s: Stored, rgb: np.ndarray) -> Decoded:
@@ -151,7 +173,7 @@ def finish(s: Stored, rgb: np.ndarray) -> Decoded:
     if h.channels == 1 and rgb.shape[2] != 1:
         rgb = mean_gray(rgb)
     out = rgb if s.alpha is None else np.concatenate([rgb, s.alpha], axis=2)
-    return Decoded(np.ascontiguousarray(out), s.icc_profile, s.exif, h)
+    return Decoded(np.ascontiguousarray(out), s.metadata, h)
 
 
 def decode_stored(s: Stored, settings: DecodeSettings) -> Decoded:
@@ -177,7 +199,8 @@ def decode_file(data: bytes, *, device: str | torch.device = "auto", temperature
 def decode(data: bytes, *, device: str | torch.device = "auto", temperature: float | None = None,
            seed: int | None = None, thumbnail: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
            dtype: torch.dtype = torch.float32, progress: bool = False) -> Image.Image:
-    """Decode ``.irr`` bytes to a PIL image (mode L, RGB or RGBA; ICC and EXIF in ``info``).
+    """Decode ``.irr`` bytes to a PIL image (mode L, RGB or RGBA; the metadata in ``info`` as Pillow's
+    readers put it: icc_profile, exif, xmp, dpi, text records under their keys).
 
     Args:
         device: "auto" (CUDA when present), "cpu" or "cuda".
@@ -191,10 +214,7 @@ def decode(data: bytes, *, device: str | torch.device = "auto", temperature: flo
     d = decode_file(data, device=device, temperature=temperature, seed=seed, thumbnail=thumbnail,
                     max_pixels=max_pixels, dtype=dtype, progress=progress)
     im = to_pil(d.array)
-    if d.icc_profile is not None:
-        im.info["icc_profile"] = d.icc_profile
-    if d.exif is not None:
-        im.info["exif"] = d.exif
+    im.info.update(meta.to_info(d.metadata))
     return im
 
 
@@ -206,36 +226,3 @@ def decode_array(data: bytes, **kwargs) -> np.ndarray:
 def decode_tensor(data: bytes, **kwargs) -> torch.Tensor:
     """Like :func:`decode`, returning a (C, H, W) float32 tensor in [0, 1]."""
     return torch.from_numpy(decode_array(data, **kwargs)).permute(2, 0, 1).float() / 255
-
-
-def info(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict:
-    """The header and chunk sizes of a file, as a JSON-ready dict (validates the whole container)."""
-    check_max_pixels(max_pixels)
-    check_data(data)
-    f = unpack(data, max_pixels=max_pixels)
-    h = f.header
-    kind = models.kind_of(h.model_name) if h.model_name in models.MODEL_KINDS or h.model_name == models.DIRECT else "unknown"
-    detail = {"level": "coded (quantised at the level-1 band steps; the residual modelled as Gaussian)"
-              if f.detail_stream is not None else "not stored (modelled as Gaussian: its mean at temperature 0)",
-              "rescaler": "never stored (the rescaler's z, modelled as N(0, I))", "none": "none (no network)",
-              "unknown": "unknown model"}[kind]
-    return {
-        "container_version": f"1.{f.minor}",
-        "kind": kind,
-        "network": {"level": "learned transform level (INN)", "rescaler": "invertible rescaler (IRN)",
-                    "none": "none", "unknown": "unknown"}[kind],
-        "detail": detail,
-        "width": h.width, "height": h.height, "channels": h.channels, "bit_depth": h.bit_depth,
-        "scale": h.scale, "quality": h.quality, "lossless_lr": h.lossless_lr, "lr_step": h.lr_step / 256,
-        "lr_width": h.lr_size[1], "lr_height": h.lr_size[0],
-        "model": h.model_name, "model_revision": h.model_revision, "weights_sha256": h.weights_sha256.hex(),
-        "temperature": h.temperature_milli / 1000, "seed": h.seed,
-        "entropy_model": h.entropy_model, "tables_sha256": h.tables_sha256.hex(),
-        "bytes": len(data), "bpp": 8 * len(data) / (h.width * h.height),
-        "lr_stream_bytes": len(f.lr_stream),
-        "detail_stream_bytes": len(f.detail_stream) if f.detail_stream is not None else 0,
-        "alpha_stream_bytes": len(f.alpha_stream) if f.alpha_stream is not None else 0,
-        "icc_profile_bytes": len(f.icc_profile) if f.icc_profile is not None else 0,
-        "exif_bytes": len(f.exif) if f.exif is not None else 0,
-        "unknown_chunks": [k.decode() for k, _ in f.unknown_chunks],
-    }

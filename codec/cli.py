@@ -16,18 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bitstream.errors import IrrError
-from codec.batch import BatchFailed, UsageError, jobs_of, run_batch  # noqa: F401 (UsageError: the offline CLIs')
+from codec.batch import BatchFailed, UsageError, jobs_of, run_batch, say, shows_progress  # noqa: F401 (UsageError: the offline CLIs')
 from codec.files import is_stream, read_input, write_output
-
-# Output extension -> (Pillow format, the modes it holds as they are). A decoded image in another
-# mode is converted where nothing is lost (gray written as RGB, said in the output line) and
-# refused where something would be (alpha, or colour into a gray-only format).
-OUTPUT_FORMATS = {".png": ("PNG", ("L", "RGB", "RGBA")), ".tif": ("TIFF", ("L", "RGB", "RGBA")),
-                  ".tiff": ("TIFF", ("L", "RGB", "RGBA")), ".webp": ("WEBP", ("RGB", "RGBA")),
-                  ".bmp": ("BMP", ("L", "RGB")), ".jpg": ("JPEG", ("L", "RGB")), ".jpeg": ("JPEG", ("L", "RGB")),
-                  ".ppm": ("PPM", ("RGB",)), ".pgm": ("PPM", ("L",)), ".pnm": ("PPM", ("L", "RGB"))}
-ALPHA_FORMATS = "PNG, TIFF or WebP"
-
 
 def _ranged(kind: type, low: float, high: float):
     """An argparse type: ``kind(text)`` within [low, high], with a message naming the range."""
@@ -77,6 +67,7 @@ def offline_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersActio
 
 def build_parser(extensions: Extensions | None = None) -> argparse.ArgumentParser:
     from codec.defaults import DEFAULT_QUALITY, DEFAULT_SCALE
+    from codec.outputs import DEFAULT_JPEG_QUALITY, OUTPUT_FORMATS
 
     p, sub = offline_parser()
 
@@ -84,9 +75,15 @@ def build_parser(extensions: Extensions | None = None) -> argparse.ArgumentParse
     e.add_argument("input", nargs="+", help="input image(s) or folder(s) ('-' for stdin)")
     e.add_argument("-o", "--output", required=True, help="output .irr ('-' for stdout), or a folder for several inputs")
     e.add_argument("-f", "--force", action="store_true", help="overwrite existing output files (refused by default)")
+    e.add_argument("-r", "--recursive", action="store_true", help="input folders' subfolders too, mirrored under -o")
     e.add_argument("-j", "--jobs", type=_jobs_count, default=1, help="parallel worker processes for several inputs (default 1)")
+    _add_common(e)
     e.add_argument("-q", "--quality", type=_quality, default=None,
                    help=f"1..100, higher is better, JPEG's scale (see README 'Quality'); 100 is lossless (default {DEFAULT_QUALITY})")
+    e.add_argument("--size", type=_ranged(int, 1, 2**40), default=None, metavar="BYTES",
+                   help="instead of -q: the largest file of at most BYTES (bisection over -q, about 7 encodes)")
+    e.add_argument("--psnr", type=_ranged(float, 1, 99), default=None, metavar="DB",
+                   help="instead of -q: the smallest file whose decode reaches DB (each try is decoded)")
     e.add_argument("--scale", type=_scale, default=DEFAULT_SCALE, metavar="{auto,1,2,4}",
                    help="auto (default): irr's learned level (the INN) codes the image; 1: the wavelet coder alone, "
                         "no network; 2 or 4: store only the LR of the invertible rescaler (pure rescaling)")
@@ -95,7 +92,9 @@ def build_parser(extensions: Extensions | None = None) -> argparse.ArgumentParse
     e.add_argument("--temperature", type=_temperature, default=None,
                    help="default latent temperature written to the file, 0..65 (default 0: the mean of z)")
     e.add_argument("--seed", type=_seed, default=0, help="seed of the latent draw written to the file (default 0)")
-    e.add_argument("--strip-metadata", action="store_true", help="drop the ICC profile and EXIF (kept by default)")
+    e.add_argument("--metadata", default=None, metavar="KINDS",
+                   help="metadata to carry: all (default), none, or a comma list of icc, exif, xmp, text, dpi")
+    e.add_argument("--strip-metadata", action="store_true", help="carry no metadata (same as --metadata none)")
     e.add_argument("--detail", choices=("auto", "yes", "no"), default="auto",
                    help="learned level: store its detail (yes), or only the LR with the detail modelled as Gaussian "
                         "(no, the IRN mode); auto (default) decides by quality")
@@ -105,17 +104,23 @@ def build_parser(extensions: Extensions | None = None) -> argparse.ArgumentParse
     d.add_argument("-o", "--output", required=True,
                    help="output image, format from the extension ('-' writes PNG to stdout), or a folder for several inputs")
     d.add_argument("-f", "--force", action="store_true", help="overwrite existing output files (refused by default)")
+    d.add_argument("-r", "--recursive", action="store_true", help="input folders' subfolders too, mirrored under -o")
     d.add_argument("--format", choices=sorted(OUTPUT_FORMATS), default=".png", help="output extension when -o is a folder (default .png)")
+    d.add_argument("--jpeg-quality", type=_quality, default=None,
+                   help=f"quality of a .jpg output, 1..100 (default {DEFAULT_JPEG_QUALITY}); .webp is written lossless")
     d.add_argument("-j", "--jobs", type=_jobs_count, default=1, help="parallel worker processes for several inputs (default 1)")
+    _add_common(d)
     d.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where the network runs (default auto)")
     d.add_argument("--temperature", type=_temperature, default=None, help="latent temperature, 0..65 (default: the file's)")
     d.add_argument("--seed", type=_seed, default=None, help="seed of the latent draw (default: the file's)")
     d.add_argument("--thumbnail", action="store_true", help="write the stored low-resolution image, no network")
-    d.add_argument("--compare", metavar="ORIGINAL", help="print PSNR-RGB against this original image")
+    d.add_argument("--compare", metavar="ORIGINAL",
+                   help="print PSNR-RGB against this original image, or for several inputs a folder of originals "
+                        "(matched by name, any image extension; with -r by relative path)")
 
-    i = sub.add_parser("info", help="show a file's header", description="Validate an .irr file and show its header.")
-    i.add_argument("input", help="input .irr ('-' for stdin)")
-    i.add_argument("--json", action="store_true", help="print JSON")
+    i = sub.add_parser("info", help="show files' headers", description="Validate .irr files and show their headers.")
+    i.add_argument("input", nargs="+", help="input .irr file(s) ('-' for stdin)")
+    i.add_argument("--json", action="store_true", help="print JSON (a list of objects with 'file' for several inputs)")
 
     for name, what in (("downscale", "write the rescaler's LR as an ordinary PNG thumbnail"),
                        ("upscale", "restore a photo from an LR that irr downscale wrote")):
@@ -123,6 +128,7 @@ def build_parser(extensions: Extensions | None = None) -> argparse.ArgumentParse
         r.add_argument("input", help="input image ('-' for stdin)")
         r.add_argument("-o", "--output", required=True, help="output .png ('-' for stdout)")
         r.add_argument("-f", "--force", action="store_true", help="overwrite an existing output file")
+        _add_common(r)
         r.add_argument("--scale", type=int, choices=(2, 4), default=2 if name == "downscale" else None,
                        help="2 (default) or 4" if name == "downscale" else
                             "the LR's scale, needed only when it lost its irr metadata (e.g. recompressed as JPEG)")
@@ -133,16 +139,25 @@ def build_parser(extensions: Extensions | None = None) -> argparse.ArgumentParse
     return p
 
 
+def _add_common(p: argparse.ArgumentParser) -> None:
+    from bitstream.container import DEFAULT_MAX_PIXELS
+
+    p.add_argument("--quiet", action="store_true", help="print errors only (no output lines, notes, warnings or bars)")
+    p.add_argument("--max-pixels", type=_ranged(int, 1, 2**40), default=DEFAULT_MAX_PIXELS, metavar="N",
+                   help=f"refuse images and files of more than N pixels (default {DEFAULT_MAX_PIXELS}, Pillow's limit)")
+
+
 def _encode_one(src: str, dst: str, args: argparse.Namespace) -> str:
     import io
 
     from codec.api import encode, info
-    from codec.defaults import DEFAULT_QUALITY, DEFAULT_TEMPERATURE
+    from codec.defaults import DEFAULT_TEMPERATURE
 
     source = io.BytesIO(read_input(src)) if src == "-" else src
-    data = encode(source, quality=DEFAULT_QUALITY if args.quality is None else args.quality, scale=args.scale,
+    data = encode(source, quality=args.quality, target_bytes=args.size, target_psnr=args.psnr, scale=args.scale,
                   lossless=args.lossless, temperature=DEFAULT_TEMPERATURE if args.temperature is None else args.temperature,
-                  seed=args.seed, keep_metadata=not args.strip_metadata,
+                  seed=args.seed, metadata="none" if args.strip_metadata else args.metadata or "all",
+                  max_pixels=args.max_pixels, progress=args.progress,
                   detail={"auto": None, "yes": True, "no": False}[args.detail])
     write_output(dst, data, args.force, src)
     meta = info(data)
@@ -154,42 +169,56 @@ def _encode_one(src: str, dst: str, args: argparse.Namespace) -> str:
 def _decode_one(src: str, dst: str, args: argparse.Namespace) -> str:
     import io
 
-    from codec.api import decode
+    from codec.api import decode_file
+    from codec.outputs import encoded
+    from codec.pixels import to_pil
 
-    extension = ".png" if dst == "-" else Path(dst).suffix.lower()
-    if extension not in OUTPUT_FORMATS:
-        raise UsageError(f"cannot tell the output format from {dst!r}; use one of {', '.join(OUTPUT_FORMATS)}")
-    fmt, modes = OUTPUT_FORMATS[extension]
+    extension = _output_extension(dst)
     data = read_input(src)
-    im = decode(data, device=args.device, temperature=args.temperature, seed=args.seed, thumbnail=args.thumbnail,
-                progress=sys.stderr.isatty())
-    note = ""
-    if im.mode not in modes:
-        if im.mode == "RGBA":
-            raise IrrError(f"{dst}: {extension} cannot hold this image's alpha channel; write {ALPHA_FORMATS}")
-        if im.mode == "RGB":
-            raise IrrError(f"{dst}: {extension} holds gray images and this one is in colour; write .ppm or .pnm")
-        im, note = im.convert("RGB"), f" (gray written as RGB: {extension} has no gray mode)"
-    buf = io.BytesIO()
-    extra = {k: im.info[k] for k in ("icc_profile", "exif") if k in im.info and fmt in ("PNG", "TIFF", "WEBP", "JPEG")}
-    im.save(buf, fmt, **extra)
-    write_output(dst, buf.getvalue(), args.force, src)
+    d = decode_file(data, device=args.device, temperature=args.temperature, seed=args.seed, thumbnail=args.thumbnail,
+                    max_pixels=args.max_pixels, progress=args.progress)
+    im = to_pil(d.array)
+    try:
+        out, note = encoded(im, d.metadata, extension, args.jpeg_quality)
+    except IrrError as e:
+        raise IrrError(f"{dst}: {e}") from None
+    write_output(dst, out, args.force, src)
     message = f"{dst}: {im.width}x{im.height} {im.mode}{note}"
     if args.compare:
         import numpy as np
 
         from codec.pixels import load, psnr
 
-        reference = load(args.compare, max_pixels=1 << 31).array
+        original = _original_of(src, dst, args)
+        reference = load(original, max_pixels=1 << 31).array
         if reference.shape[:2] != (im.height, im.width):
-            raise IrrError(f"--compare image is {reference.shape[1]}x{reference.shape[0]}, decoded is {im.width}x{im.height}")
+            raise IrrError(f"the original {original} is {reference.shape[1]}x{reference.shape[0]}, decoded is {im.width}x{im.height}")
         decoded = np.asarray(im)
         decoded = decoded[..., None] if decoded.ndim == 2 else decoded
         n = min(reference.shape[2], decoded.shape[2], 3)
         value = psnr(reference[..., :n], decoded[..., :n])
         score = "inf" if math.isinf(value) else f"{value:.2f}"
-        message += f", PSNR-RGB {score} dB vs {args.compare}"
+        message += f", PSNR-RGB {score} dB vs {original}"
     return message
+
+
+def _original_of(src: str, dst: str, args: argparse.Namespace) -> str:
+    """The --compare original of one decode: the file given, or in a folder of originals the image
+    named as the output (relative to the output folder), with any image extension."""
+    if not Path(args.compare).is_dir():
+        return args.compare
+    from codec.pixels import IMAGE_SUFFIXES
+
+    try:
+        name = Path(dst).relative_to(args.output).with_suffix("")
+    except ValueError:  # a single file decoded to a path of its own
+        name = Path(Path(src).stem)
+    folder = Path(args.compare) / name.parent
+    found = sorted(p for p in folder.glob(f"{name.name}.*") if p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
+    if len(found) != 1:
+        what = "no original" if not found else f"{len(found)} originals ({', '.join(p.name for p in found)})"
+        raise IrrError(f"{what} named {name}.* in --compare folder {args.compare}")
+    return str(found[0])
 
 
 def _refuse_contradictions(args: argparse.Namespace) -> None:
@@ -201,6 +230,12 @@ def _refuse_contradictions(args: argparse.Namespace) -> None:
         raise UsageError(f"--detail {args.detail} applies to the learned level only, not to --scale {args.scale}")
     if lossless and args.detail == "no":
         raise UsageError("--detail no contradicts a lossless encode: a lossless file stores all the detail")
+    targets = [f"--{name} {value}" for name, value in (("size", args.size), ("psnr", args.psnr)) if value is not None]
+    if targets and (len(targets) > 1 or args.quality is not None or args.lossless):
+        raise UsageError(f"{targets[0]} picks the quality: it cannot be given with "
+                         f"{targets[1] if len(targets) > 1 else '-q' if args.quality is not None else '--lossless'}")
+    if args.strip_metadata and args.metadata not in (None, "none"):
+        raise UsageError(f"--strip-metadata contradicts --metadata {args.metadata}")
     if lossless and args.scale in (None, 1) and args.temperature:
         raise UsageError("--temperature has nothing to draw in a lossless file without a rescaler (--scale 2|4)")
 
@@ -209,26 +244,61 @@ def _encode(args: argparse.Namespace) -> None:
     from codec.pixels import IMAGE_SUFFIXES
 
     _refuse_contradictions(args)
+    if args.metadata is not None:
+        from codec.metadata import kinds_of
+
+        try:
+            kinds_of(args.metadata)
+        except IrrError as e:
+            raise UsageError(f"--metadata: {e}") from None
     jobs = jobs_of(args, IMAGE_SUFFIXES, ".irr")
     dst = jobs[0][1]
     if len(jobs) == 1 and dst != "-" and Path(dst).suffix.lower() != ".irr" and not is_stream(dst):
-        print(f"irr: warning: {dst} will hold .irr data, though its name does not end in .irr", file=sys.stderr)
+        say(args, f"irr: warning: {dst} will hold .irr data, though its name does not end in .irr")
+    args.progress = len(jobs) == 1 and shows_progress(args)  # a batch has its own bar over the files
     run_batch(_encode_one, jobs, args)
 
 
+def _output_extension(dst: str) -> str:
+    from codec.outputs import OUTPUT_FORMATS
+
+    extension = ".png" if dst == "-" else Path(dst).suffix.lower()
+    if extension not in OUTPUT_FORMATS:
+        raise UsageError(f"cannot tell the output format from {dst!r}; use one of {', '.join(OUTPUT_FORMATS)}")
+    return extension
+
+
 def _decode(args: argparse.Namespace) -> None:
-    run_batch(_decode_one, jobs_of(args, {".irr"}, args.format), args)
+    jobs = jobs_of(args, {".irr"}, args.format)
+    if args.compare and len(jobs) > 1 and not Path(args.compare).is_dir():
+        raise UsageError("--compare with several inputs takes a folder of originals (matched by name)")
+    if args.jpeg_quality is not None and any(_output_extension(dst) not in (".jpg", ".jpeg") for _, dst in jobs):
+        raise UsageError("--jpeg-quality applies to .jpg outputs only (the others are lossless)")
+    args.progress = len(jobs) == 1 and shows_progress(args)
+    run_batch(_decode_one, jobs, args)
 
 
 def _info(args: argparse.Namespace) -> None:
-    from codec.api import info
+    from codec.summary import info  # the container only: no torch, a fast start
 
-    meta = info(read_input(args.input))
-    if args.json:
-        print(json.dumps(meta, indent=2))
-    else:
-        for k, v in meta.items():
-            print(f"{k:>20}: {v}")
+    if len(args.input) == 1:
+        meta = info(read_input(args.input[0]))
+        print(json.dumps(meta, indent=2) if args.json else _info_lines(meta))
+        return
+    found, failed = [], 0
+    for path in args.input:
+        try:
+            found.append({"file": path, **info(read_input(path))})
+        except IrrError as e:
+            failed += 1
+            print(f"irr: error: {path}: {e}", file=sys.stderr)
+    print(json.dumps(found, indent=2) if args.json else "\n\n".join(f"{m['file']}:\n{_info_lines(m)}" for m in found))
+    if failed:
+        raise BatchFailed(f"{failed} of {len(args.input)} files failed")
+
+
+def _info_lines(meta: dict) -> str:
+    return "\n".join(f"{k:>20}: {v}" for k, v in meta.items() if k != "file")
 
 
 def _rescale(args: argparse.Namespace) -> None:
@@ -239,9 +309,9 @@ def _rescale(args: argparse.Namespace) -> None:
     if args.output != "-" and not is_stream(args.output) and Path(args.output).suffix.lower() != ".png":
         raise UsageError(f"irr {args.command} writes PNG (lossless, with its metadata): name the output *.png")
     source = io.BytesIO(read_input(args.input))
-    im = (rescaling.downscale if args.command == "downscale" else rescaling.upscale)(source, args.scale)
+    im = (rescaling.downscale if args.command == "downscale" else rescaling.upscale)(source, args.scale, args.max_pixels)
     write_output(args.output, rescaling.save_png(im), args.force, args.input)
-    print(f"{args.output}: {im.width}x{im.height} {im.mode}", file=sys.stderr)
+    say(args, f"{args.output}: {im.width}x{im.height} {im.mode}")
 
 
 COMMANDS = {"encode": _encode, "decode": _decode, "info": _info, "downscale": _rescale, "upscale": _rescale}

@@ -15,14 +15,15 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from bitstream.errors import InputError
+from bitstream.errors import InputError, IrrError
 from codec import api, models
 from codec.modes.rescaler import network_input
 from codec.settings import DecodeSettings, check_temperature
 
 
 class IrrFolder(Dataset):
-    """Every ``*.irr`` under ``root`` (sorted), as (C, H, W) float32 tensors in [0, 1]."""
+    """Every ``.irr`` file under ``root`` (any case of the extension, sorted), as (C, H, W) float32
+    tensors in [0, 1]. An error names the file it came from."""
 
     def __init__(self, root: str | Path, *, temperature: float | None = None, thumbnail: bool = False,
                  transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
@@ -36,7 +37,7 @@ class IrrFolder(Dataset):
             raise InputError(f"thumbnail must be True or False, got {thumbnail!r}")
         if transform is not None and not callable(transform):
             raise InputError(f"transform must be callable, got {type(transform).__name__}")
-        self.files = sorted(Path(root).rglob("*.irr"))
+        self.files = sorted(p for p in Path(root).rglob("*") if p.suffix.lower() == ".irr" and p.is_file())
         if not self.files:
             raise InputError(f"no .irr files under {root}")
         self.temperature = temperature
@@ -47,8 +48,11 @@ class IrrFolder(Dataset):
         return len(self.files)
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        x = api.decode_tensor(self.files[index].read_bytes(), device="cpu", temperature=self.temperature,
-                              thumbnail=self.thumbnail)
+        path = self.files[index]
+        try:
+            x = api.decode_tensor(path.read_bytes(), device="cpu", temperature=self.temperature, thumbnail=self.thumbnail)
+        except IrrError as e:
+            raise type(e)(f"{path}: {e}") from None
         return self.transform(x) if self.transform else x
 
 
@@ -62,7 +66,12 @@ def decode_batch(files: Sequence[bytes], *, device: str | torch.device = "auto",
     its own latent seed, so the result equals one-by-one decoding up to float reassociation.
     """
     settings = DecodeSettings.checked(device, temperature, dtype=dtype)
-    stored = [api.read_stored(data) for data in files]
+    stored = []
+    for i, data in enumerate(files):
+        try:
+            stored.append(api.read_stored(data))
+        except IrrError as e:
+            raise type(e)(f"file {i} of the batch: {e}") from None
     groups: dict[tuple, list[int]] = defaultdict(list)
     out: list[np.ndarray] = [np.empty(0)] * len(files)
     for i, s in enumerate(stored):

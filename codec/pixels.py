@@ -3,18 +3,25 @@
 Documented conversions (README, "Input images"):
 - 1-bit, gray and gray+alpha stay gray (with alpha); palette images become RGB or RGBA;
   CMYK, YCbCr, LAB and HSV become RGB through Pillow.
-- 16- and 32-bit images are reduced to 8 bits (rounded); irr stores 8 bits per sample.
+- 16-bit and 32-bit integer images are read as 16-bit (0..65535) and float images on [0, 1], both
+  rounded to 8 bits (irr stores 8 bits per sample); samples outside those ranges are refused, never
+  clipped. Animations and multi-page files are refused (an MPO photo's first picture is taken).
+- A CMYK image with a CMYK profile, or gray with alpha with a gray profile, is converted to sRGB
+  through its profile (irr stores RGB there, which the profile cannot describe); a profile that
+  does not describe what irr stores is dropped with a ``MetadataWarning``.
 - EXIF orientation is applied to the pixels and the orientation tag reset to 1 in place, so every
-  decoder shows the photo upright; the ICC profile and the EXIF block are otherwise carried byte
-  for byte (as the input file holds them; formats that keep EXIF as tags, such as TIFF, give the
+  decoder shows the photo upright; the ICC profile, the EXIF block and the rest of
+  ``codec.metadata`` (XMP, text, dpi) are otherwise carried byte for byte (as the input file holds them; formats that keep EXIF as tags, such as TIFF, give the
   block Pillow writes from those tags).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 import threading
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +30,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from bitstream.errors import InputError, LimitError
+from codec import metadata
+from codec.metadata import Metadata
 
 # What the batch CLI, training and benchmarks pick up from a folder.
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".gif",
@@ -38,22 +47,23 @@ def list_images(folder: Path, recursive: bool = False) -> list[Path]:
     return files
 
 
-ImageLike = Image.Image | np.ndarray | str | Path | io.IOBase
-
-
 @dataclass
 class Pixels:
     """An (H, W, C) uint8 array with C in {1, 3, 4}, and the metadata to carry along."""
 
     array: np.ndarray
-    icc_profile: bytes | None = None
-    exif: bytes | None = None
+    metadata: Metadata = Metadata()
+
+
+ImageLike = Image.Image | np.ndarray | str | Path | io.IOBase | Pixels
 
 
 def load(image: ImageLike, max_pixels: int) -> Pixels:
     """Normalise a path, a PIL image or an (H, W[, C]) uint8 array; raises ``InputError``."""
     if isinstance(image, np.ndarray):
         return Pixels(_from_array(image, max_pixels))
+    if isinstance(image, Pixels):
+        return Pixels(_from_array(image.array, max_pixels), image.metadata)
     if isinstance(image, (str, Path, io.IOBase)):
         try:
             with _irr_pixel_limit(), Image.open(image) as im:
@@ -112,6 +122,10 @@ def _from_array(a: np.ndarray, max_pixels: int) -> np.ndarray:
 
 
 def _from_pil(im: Image.Image, max_pixels: int) -> Pixels:
+    frames = getattr(im, "n_frames", 1)
+    if frames > 1 and im.format != "MPO":  # an MPO's first picture is the photo, the rest previews
+        raise InputError(f"the image has {frames} frames (animation or pages); irr stores one still image: "
+                         "extract the frame to code first")
     icc = im.info.get("icc_profile")
     exif = im.getexif()
     raw = im.info.get("exif")  # the file's own EXIF bytes, where the format keeps them as a block
@@ -119,15 +133,13 @@ def _from_pil(im: Image.Image, max_pixels: int) -> Pixels:
     if exif.get(0x0112, 1) != 1:
         im = ImageOps.exif_transpose(im)
         exif_bytes = _orientation_reset(exif_bytes) if raw else _rewritten_with_orientation_1(exif)
+    carried = metadata.read(im, icc, exif_bytes)
+    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        return Pixels(_from_array(_eight_bits(im), max_pixels), carried)
+    im, converted = _in_profile_space(im, icc)
+    if converted:
+        carried = dataclasses.replace(carried, icc_profile=None)  # the pixels are sRGB now
     mode = im.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(im, dtype=np.float64)
-        scale = 65535.0 if mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
-        a = np.clip(np.round(arr * 255.0 / scale), 0, 255).astype(np.uint8)
-        return Pixels(_from_array(a, max_pixels), icc, exif_bytes)
-    if mode == "F":
-        a = np.clip(np.round(np.asarray(im, dtype=np.float64)), 0, 255).astype(np.uint8)
-        return Pixels(_from_array(a, max_pixels), icc, exif_bytes)
     if mode == "P":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")
     elif mode == "PA":
@@ -144,7 +156,59 @@ def _from_pil(im: Image.Image, max_pixels: int) -> Pixels:
         a = np.stack([gray, gray, gray, alpha], axis=-1)
     else:
         a = np.asarray(im)
-    return Pixels(_from_array(a, max_pixels), icc, exif_bytes)
+    stored = _SPACE[1 if a.ndim == 2 else a.shape[2]]
+    if carried.icc_profile and _profile_space(carried.icc_profile) not in (None, stored):
+        warnings.warn(f"the ICC profile ({_profile_space(carried.icc_profile)}) does not describe the {stored} "
+                      "pixels irr stores; it was dropped", MetadataWarning, stacklevel=4)
+        carried = dataclasses.replace(carried, icc_profile=None)
+    return Pixels(_from_array(a, max_pixels), carried)
+
+
+class MetadataWarning(UserWarning):
+    """Metadata irr could not carry as it was (the CLI prints it as an ``irr: warning:`` line)."""
+
+
+_SPACE = {1: "GRAY", 3: "RGB", 4: "RGB"}  # the ICC colour space of what irr stores, by channels
+
+
+def _profile_space(icc: bytes) -> str | None:
+    """An ICC profile's data colour space ('RGB', 'GRAY', 'CMYK', ...); None where the bytes have no
+    ICC header (carried as they are: irr cannot tell what they describe)."""
+    return icc[16:20].decode("ascii", "replace").strip() if len(icc) >= 128 and icc[36:40] == b"acsp" else None
+
+
+def _in_profile_space(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, bool]:
+    """CMYK and gray-with-alpha images whose profile describes their own colour space become sRGB
+    through that profile (littleCMS, Pillow's ImageCms), as a viewer would show them: irr stores
+    them as RGB, which their profile cannot describe. (False: nothing converted.)"""
+    space = _profile_space(icc) if icc else None
+    if not ((im.mode == "CMYK" and space == "CMYK") or (im.mode in ("LA", "La") and space == "GRAY")):
+        return im, False
+    from PIL import ImageCms
+
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        colour = im if im.mode == "CMYK" else im.convert("LA").getchannel("L")
+        rgb = ImageCms.profileToProfile(colour, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return im, False  # a profile littleCMS cannot read: dropped with a warning by the caller
+    if im.mode != "CMYK":
+        rgb.putalpha(im.convert("LA").getchannel("A"))
+    return rgb, True
+
+
+def _eight_bits(im: Image.Image) -> np.ndarray:
+    """Deep samples to 8 bits by a rule that does not depend on the data: integers are 16-bit
+    (0..65535, rounded to 0..255), floats are on [0, 1]; samples outside their range are refused
+    rather than clipped."""
+    arr = np.asarray(im, dtype=np.float64)
+    floating = im.mode == "F"
+    high = 1.0 if floating else 65535.0
+    if not np.isfinite(arr).all() or arr.min(initial=0) < 0 or arr.max(initial=0) > high:
+        kind = "floating-point samples outside [0, 1]" if floating else "integer samples outside 0..65535"
+        raise InputError(f"the image has {kind} (from {arr.min():g} to {arr.max():g}); irr reads floats on "
+                         "[0, 1] and integers as 16-bit: convert it to 8 or 16 bits first")
+    return np.round(arr * (255.0 / high)).astype(np.uint8)
 
 
 def _rewritten_with_orientation_1(exif: Image.Exif) -> bytes:

@@ -11,6 +11,7 @@ any, is resized with Pillow's bicubic filter both ways (the network is for colou
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 
@@ -19,9 +20,11 @@ from PIL import Image, PngImagePlugin
 
 from bitstream.container import DEFAULT_MAX_PIXELS
 from bitstream.errors import InputError
-from codec.pixels import ImageLike, load, mean_gray, to_pil
+from codec import metadata
+from codec.pixels import ImageLike, Pixels, load, mean_gray, to_pil
 
 METADATA_KEY = "irr:rescale"
+CARRIED_KEY = "irr:metadata"  # the input's codec.metadata.Metadata, for save_png
 
 
 @dataclass(frozen=True)
@@ -94,18 +97,18 @@ def upscale(image: ImageLike, scale: int | None = None, max_pixels: int = DEFAUL
 
 
 def save_png(im: Image.Image) -> bytes:
-    """PNG bytes of :func:`downscale`'s or :func:`upscale`'s image, with its ICC profile, EXIF
-    and (for an LR) the restore's metadata."""
-    import dataclasses
+    """PNG bytes of :func:`downscale`'s or :func:`upscale`'s image, with the input's metadata
+    (``codec.metadata``) and, for an LR, the restore's."""
     import io
 
-    info = PngImagePlugin.PngInfo()
+    carried = im.info.get(CARRIED_KEY) or metadata.read(im, im.info.get("icc_profile"), im.info.get("exif"))
+    options, _ = metadata.save_options(carried, "PNG")  # PNG holds every kind
+    info = options.setdefault("pnginfo", PngImagePlugin.PngInfo())
     restore = im.info.get(METADATA_KEY)
     if isinstance(restore, Restore):
         info.add_itxt(METADATA_KEY, json.dumps(dataclasses.asdict(restore), sort_keys=True))
-    extra = {k: im.info[k] for k in ("icc_profile", "exif") if im.info.get(k)}
     buf = io.BytesIO()
-    im.save(buf, "PNG", pnginfo=info, **extra)
+    im.save(buf, "PNG", **options)
     return buf.getvalue()
 
 
@@ -141,7 +144,8 @@ def _resized(plane: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.asarray(Image.fromarray(plane).resize((width, height), Image.BICUBIC, reducing_gap=None))[..., None]
 
 
-def _carry(pixels, out: Image.Image) -> None:
-    for key, value in (("icc_profile", pixels.icc_profile), ("exif", pixels.exif)):
-        if value:
-            out.info[key] = value
+def _carry(pixels: Pixels, out: Image.Image) -> None:
+    """The input's metadata onto ``out`` (less a restored LR's own irr:rescale record)."""
+    carried = dataclasses.replace(pixels.metadata, text=tuple((k, v) for k, v in pixels.metadata.text if k != METADATA_KEY))
+    out.info.update(metadata.to_info(carried))
+    out.info[CARRIED_KEY] = carried

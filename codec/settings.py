@@ -12,6 +12,7 @@ import torch
 from bitstream.container import DEFAULT_MAX_PIXELS, Header
 from bitstream.errors import InputError
 from codec import models
+from codec.summary import check_data, check_max_pixels  # noqa: F401 (the checks of a file's bytes, torch-free)
 
 from codec.defaults import DEFAULT_QUALITY, DEFAULT_SCALE, DEFAULT_TEMPERATURE, LOSSLESS_QUALITY, SCALES  # noqa: F401
 
@@ -74,6 +75,7 @@ class EncodeSettings:
     network_revision: int | None = None  # None: the latest shipped
     entropy_model: str | None = None  # learned level: None is models.LEVEL_ENTROPY_MODEL
     step_at_50: float = LEVEL_STEP_AT_50  # the quality scale's constant: only calibration varies it
+    progress: bool = False  # a bar over the network's tiles on large images (never changes the file)
 
     @property
     def stores_detail(self) -> bool:
@@ -95,15 +97,17 @@ class EncodeSettings:
     @classmethod
     def checked(cls, quality: int = DEFAULT_QUALITY, scale: int | None = DEFAULT_SCALE, lossless: bool = False,
                 temperature: float = DEFAULT_TEMPERATURE, seed: int = 0, detail: bool | None = None,
-                network_revision: int | None = None, entropy_model: str | None = None) -> EncodeSettings:
+                network_revision: int | None = None, entropy_model: str | None = None,
+                progress: bool = False) -> EncodeSettings:
         """The settings of :func:`codec.api.encode`'s arguments, each checked (``InputError``)."""
         check_encode_options(quality, scale, lossless, temperature, seed)
+        check_bool("progress", progress)
         if detail is not None and not isinstance(detail, bool):
             raise InputError(f"detail must be True, False or None, got {detail!r}")
         if network_revision is not None and (isinstance(network_revision, bool) or not isinstance(network_revision, int)):
             raise InputError(f"network_revision must be an integer or None, got {network_revision!r}")
         settings = cls(LOSSLESS_QUALITY if lossless else quality, scale, temperature, seed, detail, network_revision,
-                       entropy_model)
+                       entropy_model, progress=progress)
         if entropy_model is not None and (settings.mode != "level" or entropy_model not in models.LEVEL_ENTROPY_MODELS):
             raise InputError(f"entropy_model must be one of {', '.join(models.LEVEL_ENTROPY_MODELS)} for the learned "
                              f"level (scale None, lossy), got {entropy_model!r}")
@@ -181,22 +185,28 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return torch.device(device)
 
 
-def check_encode_options(quality: int, scale: int | None, lossless: bool, temperature: float, seed: int,
-                         keep_metadata: bool = True, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+def check_encode_options(quality: int, scale: int | None, lossless: bool, temperature: float, seed: int) -> None:
     """Type and range checks of every encode option; raises ``InputError`` naming the argument."""
     if scale is not None and (isinstance(scale, bool) or scale not in SCALES):
         raise InputError(f"scale must be 1, 2 or 4 (or None for the learned level), got {scale!r}")
     check_quality(quality)
-    for name, value in (("lossless", lossless), ("keep_metadata", keep_metadata)):
-        check_bool(name, value)
+    check_bool("lossless", lossless)
     check_temperature(temperature)
     check_seed(seed)
-    check_max_pixels(max_pixels)
 
 
-def check_data(data: bytes) -> None:
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise InputError(f"data must be the bytes of an .irr file, got {type(data).__name__}")
+def check_targets(target_bytes: object, target_psnr: object, quality: object, lossless: object) -> None:
+    """At most one rate target, in range, and not beside a quality or ``lossless`` it would overrule."""
+    if target_bytes is not None and (isinstance(target_bytes, bool) or not isinstance(target_bytes, (int, np.integer))
+                                     or target_bytes < 1):
+        raise InputError(f"target_bytes must be a positive integer, got {target_bytes!r}")
+    if target_psnr is not None and (isinstance(target_psnr, bool) or not isinstance(target_psnr, (int, float, np.number))
+                                    or not 0 < target_psnr < 100):
+        raise InputError(f"target_psnr must be a number of dB in (0, 100), got {target_psnr!r}")
+    given = [name for name, value in (("target_bytes", target_bytes), ("target_psnr", target_psnr),
+                                      ("quality", quality)) if value is not None] + (["lossless"] if lossless is True else [])
+    if len(given) > 1 and given[0].startswith("target"):
+        raise InputError(f"{given[0]} and {given[1]} cannot both be given: the target picks the quality")
 
 
 def check_seed(seed: int) -> None:
@@ -209,11 +219,6 @@ def check_temperature(temperature: float) -> None:
         raise InputError(f"temperature must be a number in 0..65, got {temperature!r}")
     if not math.isfinite(temperature) or not 0 <= temperature <= 65.535:
         raise InputError(f"temperature must be in 0..65, got {temperature}")
-
-
-def check_max_pixels(max_pixels: int) -> None:
-    if isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer)) or max_pixels < 1:
-        raise InputError(f"max_pixels must be a positive integer, got {max_pixels!r}")
 
 
 def check_bool(name: str, value: object) -> None:

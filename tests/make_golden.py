@@ -137,7 +137,7 @@ def main(version: str) -> None:
         decoded.save(GOLDEN / f"{stem}.png")
         if codec.info(data)["temperature"] > 0:
             codec.decode(data, device="cpu").save(GOLDEN / f"{stem}-t.png")
-        lr = codec.decode_array(data, thumbnail=True)
+        lr = codec.decode_array(data, thumbnail=codec.info(data)["scale"] != 1)  # a scale-1 file stores the image
         index[stem] = {"lr_sha256": hashlib.sha256(lr.tobytes()).hexdigest(), "info": codec.info(data)}
     (GOLDEN / f"{version}.json").write_text(json.dumps(index, indent=1, sort_keys=True))
 

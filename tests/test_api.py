@@ -173,7 +173,7 @@ def test_an_applied_orientation_changes_only_the_orientation_bytes():
 def test_metadata_can_be_stripped():
     buf = io.BytesIO()
     Image.fromarray(photo_like(16, 16)).save(buf, "PNG", icc_profile=b"icc")
-    meta = codec.info(codec.encode(Image.open(io.BytesIO(buf.getvalue())), keep_metadata=False))
+    meta = codec.info(codec.encode(Image.open(io.BytesIO(buf.getvalue())), metadata="none"))
     assert meta["icc_profile_bytes"] == 0 and meta["exif_bytes"] == 0
 
 
@@ -261,7 +261,7 @@ def test_garbage_input_raises_irr_error(bad):
 @pytest.mark.parametrize("kwargs", [
     {"quality": 0}, {"quality": 101}, {"quality": 50.5}, {"quality": "75"}, {"quality": True}, {"scale": 3},
     {"scale": 0}, {"scale": "2"}, {"scale": True}, {"temperature": -1.0}, {"temperature": float("nan")},
-    {"temperature": "warm"}, {"seed": -1}, {"seed": 2**32}, {"seed": 1.5}, {"lossless": "yes"}, {"keep_metadata": 1},
+    {"temperature": "warm"}, {"seed": -1}, {"seed": 2**32}, {"seed": 1.5}, {"lossless": "yes"}, {"metadata": 1}, {"metadata": "icc,gps"},
     {"max_pixels": 0}, {"max_pixels": 1.5}, {"detail": "no"}, {"network_revision": "1"},
     {"entropy_model": "w97-laplace-1"}, {"entropy_model": 2}, {"entropy_model": "w97-laplace-2", "scale": 1},
 ])

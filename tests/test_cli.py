@@ -51,6 +51,27 @@ def test_thumbnail_is_the_stored_lr(png, tmp_path):
     assert np.array_equal(written, codec.decode_array(irr.read_bytes(), thumbnail=True))
 
 
+@pytest.mark.parametrize("options, shape", [(["--lossless"], (24, 40)), (["--scale", "1"], (24, 40)),
+                                            ([], (1, 320)), ([], (2, 3)), (["--scale", "1"], (1, 1))])
+def test_thumbnail_is_smaller_even_where_no_lr_is_stored(tmp_path, options, shape):
+    import codec
+    import codec.pillow  # noqa: F401 (registers the plugin)
+
+    src, irr, out = tmp_path / "in.png", tmp_path / "x.irr", tmp_path / "t.png"
+    Image.fromarray(photo_like(*shape)).save(src)
+    assert main(["encode", str(src), "-o", str(irr), *options]) == 0
+    assert main(["decode", str(irr), "-o", str(out), "--thumbnail"]) == 0
+    meta = codec.info(irr.read_bytes())
+    written = Image.open(out)
+    written.load()
+    assert written.size == (meta["thumbnail_width"], meta["thumbnail_height"]) == (-(-shape[1] // 2), -(-shape[0] // 2))
+    with Image.open(irr) as im:  # Pillow's draft gives the same picture
+        im.draft("RGB", written.size)
+        assert np.array_equal(np.asarray(im), np.asarray(written))
+    if meta["scale"] == 1:
+        assert np.array_equal(np.asarray(written), np.asarray(codec.decode(irr.read_bytes()).reduce(2)))
+
+
 def test_corrupt_file_exits_1_with_one_error_line_and_writes_nothing(png, tmp_path):
     irr, out = tmp_path / "x.irr", tmp_path / "out.png"
     assert main(["encode", str(png), "-o", str(irr)]) == 0
@@ -125,15 +146,28 @@ def test_verbose_shows_the_traceback_before_or_after_the_command(tmp_path):
     assert "Traceback" not in run("info", str(tmp_path / "missing.irr")).stderr
 
 
-def test_version_and_help_start_without_the_network_stack():
+def test_version_help_and_info_start_without_the_network_stack():
+    golden = str(Path(__file__).parent / "golden" / "v1-rgb-x2-q75.irr")
     script = ("import sys, contextlib, io\nfrom bench.cli import main\n"
               "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
-              "    for argv in (['--version'], ['--help'], ['encode', '--help']):\n"
+              f"    for argv in (['--version'], ['--help'], ['encode', '--help'], ['info', {golden!r}, {golden!r}]):\n"
               "        try: main(argv)\n        except SystemExit: pass\n"
               "print(out.getvalue().splitlines()[0]); print('torch' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     first, torch_loaded = result.stdout.split("\n")[-3:-1]
     assert first.startswith("irr ") and torch_loaded == "False", result.stdout + result.stderr
+
+
+def test_info_reports_each_file_and_fails_on_a_bad_one(png, tmp_path, capsys):
+    good, bad = tmp_path / "a.irr", tmp_path / "b.irr"
+    assert main(["encode", str(png), "-o", str(good), "--scale", "1"]) == 0
+    bad.write_bytes(b"not irr")
+    capsys.readouterr()
+    assert main(["info", "--json", str(good), str(bad), str(good)]) == 1
+    captured = capsys.readouterr()
+    listed = json.loads(captured.out)
+    assert [m["file"] for m in listed] == [str(good), str(good)] and listed[0]["width"] == 40
+    assert f"{bad}: not an .irr file" in captured.err and "1 of 3 files failed" in captured.err
 
 
 @pytest.mark.parametrize("options, said", [
@@ -302,9 +336,8 @@ def test_an_empty_input_folder_is_an_error(tmp_path, capsys):
     assert "no .irr files in folder" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("target", ["folder", "missing/x.irr"])
+@pytest.mark.parametrize("target", ["missing/x.irr"])
 def test_an_unwritable_output_is_one_error_line(png, tmp_path, target):
-    (tmp_path / "folder").mkdir()
     result = run("encode", str(png), "-o", str(tmp_path / target))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith("irr: error: cannot write") and result.stderr.count("\n") == 1
@@ -394,3 +427,55 @@ def test_the_readme_quick_start_runs_as_written_and_again(tmp_path):
         result = subprocess.run(command, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr
         assert "PSNR-RGB" in result.stderr
+
+
+def test_recursive_batches_mirror_the_tree_and_say_what_they_skip(tmp_path, capsys):
+    tree, out, decoded = tmp_path / "tree", tmp_path / "out", tmp_path / "decoded"
+    _photos(tree, ["a.png"])
+    _photos(tree / "sub", ["B.PNG"])
+    (tree / "notes.txt").write_text("not an image")
+    assert main(["encode", str(tree), "-o", str(out)]) == 0
+    said = capsys.readouterr().err
+    assert "skipped 1 file with other extensions than image files': notes.txt" in said and "skipped 1 subfolder (-r" in said
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.irr")) == ["a.irr"]
+    assert main(["encode", str(tree), "-o", str(out), "-r", "-f"]) == 0
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.irr")) == ["a.irr", "sub/B.irr"]
+    capsys.readouterr()
+    assert main(["decode", str(out), "-o", str(decoded), "-r", "--compare", str(tree)]) == 0
+    said = capsys.readouterr().err
+    assert "PSNR-RGB" in said and f"vs {tree / 'sub' / 'B.PNG'}" in said and f"vs {tree / 'a.png'}" in said
+    assert (decoded / "sub" / "B.png").is_file()
+    assert main(["decode", str(out), "-o", str(tmp_path / "d2"), "-r", "--compare", str(tree / "a.png")]) == 2
+
+
+def test_one_input_into_an_existing_folder_lands_in_it(png, tmp_path, capsys):
+    (tmp_path / "outd").mkdir()
+    assert main(["encode", str(png), "-o", str(tmp_path / "outd")]) == 0
+    assert (tmp_path / "outd" / "in.irr").is_file()
+    assert main(["decode", str(tmp_path / "outd" / "in.irr"), "-o", str(tmp_path / "dec") + os.sep]) == 0
+    assert (tmp_path / "dec" / "in.png").is_file()
+    assert main(["encode", str(png), "-o", str(tmp_path / "outd")]) == 1  # and it is not replaced without -f
+    assert "exists" in capsys.readouterr().err
+
+
+def test_a_compare_folder_without_the_original_fails_that_file_only(png, tmp_path, capsys):
+    (tmp_path / "irrs").mkdir()
+    for name in ("in.irr", "other.irr"):
+        assert main(["encode", str(png), "-o", str(tmp_path / "irrs" / name)]) == 0
+    capsys.readouterr()
+    assert main(["decode", str(tmp_path / "irrs"), "-o", str(tmp_path / "dec"), "--compare", str(tmp_path)]) == 1
+    said = capsys.readouterr().err
+    assert "no original named other.* in --compare folder" in said and f"vs {png}" in said
+
+
+def test_quiet_prints_errors_only_and_max_pixels_is_one_limit(png, tmp_path, capsys):
+    folder = tmp_path / "in"
+    _photos(folder, ["a.png", "b.png"])
+    (folder / "notes.txt").write_text("skipped")
+    assert main(["encode", str(folder), "-o", str(tmp_path / "out"), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(["encode", str(png), "-o", str(tmp_path / "x.irr"), "--max-pixels", "100"]) == 1
+    assert "exceeds the limit of 100" in capsys.readouterr().err
+    assert main(["encode", str(png), "-o", str(tmp_path / "x.irr"), "--quiet"]) == 0
+    assert main(["decode", str(tmp_path / "x.irr"), "-o", str(tmp_path / "x.png"), "--max-pixels", "959"]) == 1
+    assert "exceeds the limit of 959" in capsys.readouterr().err

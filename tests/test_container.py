@@ -280,3 +280,25 @@ def test_the_default_pixel_limit_is_pillows():
     from bitstream.container import DEFAULT_MAX_PIXELS
 
     assert DEFAULT_MAX_PIXELS == Image.MAX_IMAGE_PIXELS
+
+
+def test_xmp_text_and_resolution_round_trip_and_are_ancillary():
+    f = make_file()
+    f.xmp, f.text, f.dpi_milli = b"<x:xmpmeta/>", (("Comment", "caf\u00e9"), ("Author", "")), (72000, 300500)
+    data = pack(f)
+    back = unpack(data)
+    assert (back.xmp, back.text, back.dpi_milli) == (f.xmp, f.text, f.dpi_milli)
+    types = [t for _, t, _ in chunks(data)]
+    assert types.index(b"pHYs") < types.index(b"LRDT") and all(t[:1].islower() for t in (b"xMPp", b"tEXt", b"pHYs"))
+
+
+def test_malformed_text_chunk_is_refused():
+    f = make_file()
+    f.text = (("k", "v"),)
+    data = bytearray(pack(f))
+    pos, _, length = next(c for c in chunks(bytes(data)) if c[1] == b"tEXt")
+    body = bytes(data[pos + 8 : pos + 8 + length]) + b"\x00"  # a dangling byte inside the chunk
+    fixed = struct.pack(">I", len(body)) + b"tEXt" + body + struct.pack(">I", zlib.crc32(b"tEXt" + body))
+    data[pos : pos + 12 + length] = fixed
+    with pytest.raises(FormatError, match="tEXt"):
+        unpack(bytes(data))

@@ -59,3 +59,16 @@ def test_dataset_arguments_are_checked(folder, kwargs):
 def test_dataset_root_must_be_a_folder(tmp_path):
     with pytest.raises(codec.InputError, match="not a folder"):
         IrrFolder(tmp_path / "missing")
+
+
+def test_irr_folder_takes_any_case_and_names_a_broken_file(tmp_path):
+    (tmp_path / "sub").mkdir()
+    good = codec.encode(photo_like(8, 8), scale=1)
+    (tmp_path / "P3.IRR").write_bytes(good)
+    mid = len(good) // 2
+    (tmp_path / "sub" / "bad.irr").write_bytes(good[:mid] + bytes([good[mid] ^ 1]) + good[mid + 1 :])
+    ds = IrrFolder(tmp_path)
+    assert [p.name for p in ds.files] == ["P3.IRR", "bad.irr"]
+    assert ds[0].shape == (3, 8, 8)
+    with pytest.raises(codec.ChecksumError, match=r"sub/bad\.irr: "):
+        ds[1]

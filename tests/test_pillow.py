@@ -75,3 +75,46 @@ def test_bad_save_options_are_an_os_error_naming_the_option(tmp_path, options):
     with pytest.raises(OSError, match=next(iter(options))):
         Image.fromarray(photo_like(16, 16)).save(tmp_path / "x.irr", **options)
     assert not (tmp_path / "x.irr").exists() or (tmp_path / "x.irr").stat().st_size == 0
+
+
+def test_info_is_complete_after_open():
+    buf = io.BytesIO()
+    Image.fromarray(photo_like(16, 16)).save(buf, "PNG", icc_profile=b"profile", dpi=(200, 200))
+    data = codec.encode(io.BytesIO(buf.getvalue()), scale=1)
+    with Image.open(io.BytesIO(data)) as im:
+        assert im._im is None and im.info["icc_profile"] == b"profile"
+        assert im.info["dpi"] == pytest.approx((200, 200), abs=0.1)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "zdat", "iccp"])
+def test_verify_checks_the_whole_file_without_decoding(damage):
+    buf = io.BytesIO()
+    Image.fromarray(photo_like(40, 40)).save(buf, "PNG", icc_profile=b"profile" * 20)
+    data = bytearray(codec.encode(io.BytesIO(buf.getvalue()), quality=90))
+    assert b"ZDAT" in data
+    if damage == "truncate":
+        data = data[:-30]
+    else:
+        at = data.index(damage.upper().encode() if damage == "zdat" else b"iCCP") + 12
+        data[at] ^= 0x01
+    with Image.open(io.BytesIO(bytes(data))) as im:
+        with pytest.raises(SyntaxError, match="broken .irr file"):
+            im.verify()
+        assert im._im is None
+    with Image.open(io.BytesIO(codec.encode(photo_like(8, 8)))) as good:
+        good.verify()
+
+
+def test_save_honours_metadata_keywords_and_refuses_unknown_ones(tmp_path):
+    im = Image.fromarray(photo_like(16, 16))
+    im.info["icc_profile"] = b"own"
+    exif = Image.Exif()
+    exif[0x010F] = "irr test"
+    im.save(tmp_path / "a.irr", icc_profile=b"given", exif=exif, xmp=b"<xmp/>", scale=1)
+    with Image.open(tmp_path / "a.irr") as back:
+        assert back.info["icc_profile"] == b"given" and back.info["xmp"] == b"<xmp/>"
+        assert back.getexif()[0x010F] == "irr test"
+    im.save(tmp_path / "b.irr", icc_profile=None, scale=1)
+    assert "icc_profile" not in Image.open(tmp_path / "b.irr").info
+    with pytest.raises(OSError, match="unknown save option 'bogus'"):
+        im.save(tmp_path / "c.irr", bogus=1)

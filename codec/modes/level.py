@@ -37,7 +37,8 @@ def encode(image: np.ndarray, settings: EncodeSettings) -> Encoded:
     layout = coder.ImageLayout(*image.shape, settings.lr_step)
     # Detail that is not stored is not coded either (the LR's symbols never depend on it).
     parts = ("lr", "detail") if settings.stores_detail else ("lr",)
-    coded = coder.encode_parts(image, layout, tables, parts, LevelTransform(net, settings.lr_step, tile=TILE))
+    coded = coder.encode_parts(image, layout, tables, parts, LevelTransform(net, settings.lr_step, tile=TILE,
+                                                                                     progress=settings.progress))
     return Encoded(2, models.LEVEL_MODEL, revision, weights_hash, entropy_model, tables, tables_hash,
                    coded.payloads[0], coded.crcs[0], LEVEL_MINOR,
                    coded.payloads[1] if settings.stores_detail else None)

@@ -18,7 +18,7 @@ from entropy.tables import EntropyTables
 
 def encode(image: np.ndarray, settings: EncodeSettings) -> Encoded:
     scale = settings.scale
-    lr = lr_of(image, scale)
+    lr = lr_of(image, scale, settings.progress)
     name = models.DEFAULT_MODEL[scale]
     revision = resolve_revision(name, settings.network_revision)
     _, weights_hash = models.load_model(name, revision)
@@ -48,11 +48,11 @@ def reconstruct(stored: np.ndarray, header: Header, settings: DecodeSettings) ->
     return restore(net, stored, temperature, seed, settings)
 
 
-def lr_of(image: np.ndarray, scale: int) -> np.ndarray:
+def lr_of(image: np.ndarray, scale: int, progress: bool = False) -> np.ndarray:
     """The 8-bit LR a ``scale`` file stores for an (H, W, 1|3|4) image: the colour planes' forward
     pass; a gray image's LR stays gray, one plane (replicated again on decode)."""
     gray = image.shape[2] == 1
-    lr = downscale(np.repeat(image, 3, axis=2) if gray else image[..., :3], scale)
+    lr = downscale(np.repeat(image, 3, axis=2) if gray else image[..., :3], scale, progress=progress)
     return mean_gray(lr) if gray else lr
 
 
