@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import pytest
 import torch
 from PIL import Image
 
@@ -181,3 +182,19 @@ def test_sigterm_stops_a_run_at_a_step_with_a_checkpoint(tmp_path):
     stopped_at = int(torch.load(out / "checkpoint.pt", weights_only=True)["step"])
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert 10 <= stopped_at < 1000000 and rows[-1]["step"] == stopped_at
+
+
+@pytest.mark.slow
+def test_the_gpu_recipe_runs_on_the_cpu_compiled_and_resumes_uncompiled(tmp_path):
+    """The GPU command's path (photos on the device, torch.compile'd step) on a tiny CPU run: its
+    checkpoint is the ordinary one, so the same run resumes without compile (and the other way)."""
+    data = make_data(tmp_path / "data")
+    out = tmp_path / "run"
+    cfg = tiny(data, out, 20)
+    cfg.compile = True
+    metrics = train(cfg, progress=False)
+    assert metrics["step"] == 20 and math.isfinite(metrics["loss"])
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert not any(key.startswith("_orig_mod") for key in state["model"])  # the plain network's names
+    train(tiny(data, out, 30), progress=False)
+    assert int(torch.load(out / "checkpoint.pt", weights_only=True)["step"]) == 30

@@ -11,7 +11,9 @@ from codec.training.config import LevelTrainConfig, RescalerTrainConfig
 
 
 # What a resumed run may change: the machine and how long the schedule runs, never what it trains.
-RESUMABLE = ("threads", "device", "minutes", "iterations", "log_every", "validate_every")
+# What a resume may change: the machine and how it runs, the schedule's length, the logging; never the model
+# or the data.
+RESUMABLE = ("threads", "device", "precision", "compile", "minutes", "iterations", "log_every", "validate_every")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--minutes", type=float,
                    help="wall-clock budget; the schedule ends at whichever of it and --iterations comes first (default 0: none)")
     t.add_argument("--precision", choices=("fp32", "bf16"), help="rescaler, bf16: autocast the subnets (CUDA; default fp32)")
+    t.add_argument("--compile", action="store_const", const=True,
+                   help="rescaler: torch.compile the training step (pays on CUDA; see README 'Training on a GPU')")
     t.add_argument("--log-every", type=int, help=f"default {L.log_every}")
     t.add_argument("--validate-every", type=int, help=both("validate_every"))
     return p

@@ -63,6 +63,8 @@ class RescalerTrainConfig(RunConfig):
     subnet: str = "plain"
     # "bf16": autocast the subnets to bfloat16 (CUDA); the coupling arithmetic and losses stay float32.
     precision: str = "fp32"
+    # torch.compile the training step (CUDA: fused kernels; CPU works but compiles for a minute).
+    compile: bool = False
 
     def __post_init__(self) -> None:
         self.name = self.name or f"irr-x{self.scale}"
