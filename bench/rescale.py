@@ -16,7 +16,7 @@ from PIL import Image
 import codec
 from bench.metrics import bpp, ms_ssim, psnr
 from bench.rd import load_rgb
-from codec.pixels import bicubic_round_trip
+from codec.pixels import bicubic_round_trip, jpeg_round_trip
 
 TEMPERATURES = (0.0, 0.25, 0.5, 0.75, 1.0)
 RECOMPRESSION = (90, 75)  # JPEG qualities a chat app or a photo site recompresses with
@@ -53,21 +53,15 @@ def recompressed(rgb: np.ndarray, lr: np.ndarray, scale: int) -> dict[str, float
     """What a chat app's recompression of the LR costs: the LR (what ``irr downscale`` writes)
     saved as JPEG (Pillow, 4:2:0) at each of RECOMPRESSION, then ``irr upscale --scale``, against
     the same for Pillow's bicubic thumbnail and enlargement. PSNR-RGB per JPEG quality."""
-    import io
-
     from codec import rescaling
-
-    def jpeg(a: np.ndarray, quality: int) -> Image.Image:
-        buf = io.BytesIO()
-        Image.fromarray(a).save(buf, "JPEG", quality=quality)
-        return Image.open(io.BytesIO(buf.getvalue()))
 
     thumbnail = bicubic_round_trip(rgb, scale)[0]
     row = {}
     for q in RECOMPRESSION:
-        ours = np.asarray(rescaling.upscale(jpeg(lr, q), scale))[: rgb.shape[0], : rgb.shape[1]]
+        ours = np.asarray(rescaling.upscale(jpeg_round_trip(lr, q), scale))[: rgb.shape[0], : rgb.shape[1]]
         row[f"jpeg{q}_psnr"] = psnr(rgb, ours)
-        row[f"jpeg{q}_bicubic_psnr"] = psnr(rgb, np.asarray(jpeg(thumbnail, q).resize(rgb.shape[1::-1], Image.BICUBIC)))
+        enlarged = Image.fromarray(jpeg_round_trip(thumbnail, q)).resize(rgb.shape[1::-1], Image.BICUBIC)
+        row[f"jpeg{q}_bicubic_psnr"] = psnr(rgb, np.asarray(enlarged))
     return row
 
 

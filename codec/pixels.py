@@ -266,6 +266,14 @@ def bicubic_round_trip(rgb: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndar
     return np.asarray(small), np.asarray(small.resize((w, h), Image.BICUBIC))
 
 
+def jpeg_round_trip(array: np.ndarray, quality: int) -> np.ndarray:
+    """(H, W, 3) uint8 through Pillow's JPEG at ``quality`` (4:2:0, as a chat app recompresses)."""
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, "JPEG", quality=quality)
+    with Image.open(buf) as im:
+        return np.array(im.convert("RGB"))
+
+
 def to_pil(array: np.ndarray) -> Image.Image:
     """(H, W, C) uint8 -> PIL image of mode L, RGB or RGBA."""
     if array.shape[2] == 1:

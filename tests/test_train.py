@@ -198,3 +198,24 @@ def test_the_gpu_recipe_runs_on_the_cpu_compiled_and_resumes_uncompiled(tmp_path
     assert not any(key.startswith("_orig_mod") for key in state["model"])  # the plain network's names
     train(tiny(data, out, 30), progress=False)
     assert int(torch.load(out / "checkpoint.pt", weights_only=True)["step"]) == 30
+
+
+def test_training_for_recompressed_lrs_sees_jpeg_error_and_measures_it(tmp_path):
+    from codec.training.rescaler import quantize_8bit, recompressed
+
+    torch.manual_seed(3)
+    lr = torch.rand(8, 3, 16, 16, requires_grad=True)
+    lr8 = quantize_8bit(lr)
+    seen = recompressed(lr8, 20)
+    changed = [(seen[i] - lr8[i]).abs().max() > 0 for i in range(8)]
+    assert 0 < sum(changed) < 8  # about half the batch went through JPEG
+    seen.sum().backward()
+    assert torch.equal(lr.grad, torch.ones_like(lr))  # straight through: JPEG adds a constant
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(12):  # the split holds out every 12th photo
+        Image.fromarray(photo_like(32, 32, seed=i)).save(data / f"img{i:02d}.png")
+    cfg = tiny(data, tmp_path / "run", 20)
+    cfg.lr_jpeg, cfg.validate_every = 50, 20
+    metrics = train(cfg, progress=False)
+    assert math.isfinite(metrics["val_jpeg75_gain_db"]) and math.isfinite(metrics["val_gain_db"])

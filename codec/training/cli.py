@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--precision", choices=("fp32", "bf16"), help="rescaler, bf16: autocast the subnets (CUDA; default fp32)")
     t.add_argument("--compile", action="store_const", const=True,
                    help="rescaler: torch.compile the training step (pays on CUDA; see README 'Training on a GPU')")
+    t.add_argument("--lr-jpeg", type=int, metavar="Q",
+                   help="rescaler: train for recompressed LRs: half the batch's LRs through JPEG at a quality in Q..95 "
+                        "(straight-through); validation adds JPEG 75 (default 0: lossless LRs only)")
     t.add_argument("--log-every", type=int, help=f"default {L.log_every}")
     t.add_argument("--validate-every", type=int, help=both("validate_every"))
     return p

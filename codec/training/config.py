@@ -65,6 +65,10 @@ class RescalerTrainConfig(RunConfig):
     precision: str = "fp32"
     # torch.compile the training step (CUDA: fused kernels; CPU works but compiles for a minute).
     compile: bool = False
+    # SAIN's point: train for LRs recompressed on the way. >0: half the batch's 8-bit LRs pass through
+    # Pillow JPEG at a quality drawn from lr_jpeg..95 (straight-through), and validation also
+    # measures JPEG 75 LRs. 0: lossless LRs only.
+    lr_jpeg: int = 0
 
     def __post_init__(self) -> None:
         self.name = self.name or f"irr-x{self.scale}"
