@@ -15,7 +15,7 @@ from entropy import rdo as rate_distortion
 from entropy.contexts import SCHEMES
 from entropy.pyramid import FirstLevel, ImageLayout, Magnitudes, analyse, empty_planes, synthesise
 from bitstream.payload import Payload, pack_payload, unpack_payload
-from entropy.streams import SegmentedDecoder, rans_encode, segments
+from entropy.streams import Rans, SegmentedDecoder, segments
 from entropy.tables import EntropyTables
 from entropy.walk import part_symbols, walk
 
@@ -49,7 +49,7 @@ def encode_parts(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables,
     magnitudes: Magnitudes | None = [] if rdo and not layout.lossless and rate_distortion.RDO_LAMBDA > 0 else None
     planes_q, steps = analyse(pixels, layout, tables.lossy_wavelet, magnitudes, first_level)
     bits = tables.symbol_bits() if magnitudes is not None else None
-    lists = tables.coder_lists()  # the CDFs as Python lists once, not once per segment
+    rans = Rans(tables)
     scheme = SCHEMES[tables.context_scheme]
     chroma = layout.channels >= 3
     payloads, crcs = [], []
@@ -76,7 +76,7 @@ def encode_parts(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables,
         indexes.clear()
         streams, segment_crcs, crc = [], [], 0
         for a, b in segments(values.size, tables):
-            streams.append(rans_encode(values[a:b], table_rows[a:b], lists))
+            streams.append(rans.encode(values[a:b], table_rows[a:b]))
             as_bytes = values[a:b].astype(">i4").tobytes()
             crc = zlib.crc32(as_bytes, crc)
             segment_crcs.append(zlib.crc32(as_bytes))

@@ -1,6 +1,10 @@
-"""rANS streams (compressai's coder) of a part's symbols: segments, their encoder and a decoder
-that reads across segment boundaries with every read bounded (the framing around them is
-``bitstream.payload``'s)."""
+"""rANS streams of a part's symbols: segments, their encoder and a decoder that reads across
+segment boundaries with every read bounded (the framing around them is ``bitstream.payload``'s).
+
+The stream format is CompressAI's (SPEC.md, "rANS streams"). irr's own C coder
+(``entropy/_rans.c``) reads and writes it from numpy arrays with bounded reads; where it was not
+built (no C compiler at install), CompressAI's coder makes the same bytes through Python lists.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ import zlib
 
 import numpy as np
 
-with warnings.catch_warnings():  # compressai's import warns about torch.jit.script; not ours to fix
-    warnings.simplefilter("ignore", FutureWarning)
-    from compressai.ans import RansDecoder, RansEncoder
+try:
+    from entropy import _rans as native
+except ImportError:  # built without a C compiler
+    native = None
 
 from bitstream.container import max_stream_bytes
 from bitstream.errors import ChecksumError, LimitError
@@ -19,14 +24,33 @@ from bitstream.payload import Payload
 from entropy.tables import EntropyTables
 
 
-def rans_encode(values: np.ndarray, table_rows: np.ndarray, coder_lists: tuple) -> bytes:
-    """One rANS stream. compressai's encoder writes into a buffer of one 32-bit word per symbol and
-    overruns it (heap corruption) when the stream is longer. Near-free trailing symbols (a zero in
-    the sharpest table, ~1e-4 bit each) enlarge that buffer; the decoder stops before it reaches them."""
-    n_pad = values.size // 2 + 16
-    return RansEncoder().encode_with_indexes(
-        np.concatenate([values, np.zeros(n_pad, np.int32)]).tolist(),
-        np.concatenate([table_rows, np.zeros(n_pad, np.uint8)]).tolist(), *coder_lists)
+def _compressai():
+    with warnings.catch_warnings():  # compressai's import warns about torch.jit.script; not ours to fix
+        warnings.simplefilter("ignore", FutureWarning)
+        from compressai import ans
+    return ans
+
+
+class Rans:
+    """The rANS coder of one set of tables."""
+
+    def __init__(self, tables: EntropyTables) -> None:
+        self.cdfs = np.ascontiguousarray(tables.cdfs, dtype=np.int32)
+        self.lengths = np.ascontiguousarray(tables.lengths, dtype=np.int32)
+        self.offsets = np.ascontiguousarray(tables.offsets, dtype=np.int32)
+        self.lists = None if native is not None else tables.coder_lists()
+
+    def encode(self, values: np.ndarray, table_rows: np.ndarray) -> bytes:
+        """One stream. It ends in near-free symbols (a zero in the sharpest table, ~1e-4 bit each)
+        that the decoder never reaches: CompressAI's encoder writes into a buffer of one 32-bit word
+        per symbol and overran it (heap corruption) on longer streams; they stay so that files are
+        the same bytes whichever coder wrote them."""
+        n_pad = values.size // 2 + 16
+        values = np.concatenate([values.astype(np.int32, copy=False), np.zeros(n_pad, np.int32)])
+        table_rows = np.concatenate([table_rows.astype(np.uint8, copy=False), np.zeros(n_pad, np.uint8)])
+        if native is not None:
+            return native.encode(values, table_rows, self.cdfs, self.cdfs.shape[1], self.lengths, self.offsets)
+        return _compressai().RansEncoder().encode_with_indexes(values.tolist(), table_rows.tolist(), *self.lists)
 
 
 def segments(n_symbols: int, tables: EntropyTables) -> list[tuple[int, int]]:
@@ -50,7 +74,7 @@ class SegmentedDecoder:
     """Decodes symbols across segment boundaries, one segment's buffer in memory at a time."""
 
     def __init__(self, payload: Payload, n_symbols: int, tables: EntropyTables, what: str) -> None:
-        self.cdfs, self.lengths, self.offsets = tables.coder_lists()
+        self.rans = Rans(tables)
         self.segments = segments(n_symbols, tables)
         self.what = what
         self.crcs = payload.crcs
@@ -63,7 +87,8 @@ class SegmentedDecoder:
         self.left = 0
         self.crc = 0  # of the current segment's symbols so far
         self.total_crc = 0
-        self.decoder = RansDecoder()
+        self.position, self.state = -1, 0  # the native decoder's place in the current stream
+        self.decoder = None if native is not None else _compressai().RansDecoder()
 
     def _check(self) -> None:
         """A finished segment's symbols against its CRC: damage is found one segment in, not at the end."""
@@ -75,7 +100,9 @@ class SegmentedDecoder:
         self._check()
         self.index += 1
         start, stop = self.segments[self.index]
-        self.decoder.set_stream(self.streams[self.index] + bytes(padding(len(self.streams[self.index]), stop - start)))
+        if self.decoder is not None:  # CompressAI's decoder reads without bounds: pad its buffer
+            self.decoder.set_stream(self.streams[self.index] + bytes(padding(len(self.streams[self.index]), stop - start)))
+        self.position, self.state = -1, 0
         self.left = stop - start
         self.crc = 0
 
@@ -87,14 +114,7 @@ class SegmentedDecoder:
             if self.left == 0:
                 self._next()
             take = table_rows[done : done + self.left]
-            # compressai converts every table it is given on every call (~1 ms for the 64 rows):
-            # pass only the rows this call uses, renumbered.
-            used = np.flatnonzero(np.bincount(take, minlength=len(self.cdfs)))
-            renumber = np.zeros(len(self.cdfs), np.int32)
-            renumber[used] = np.arange(used.size, dtype=np.int32)
-            decoded = np.asarray(self.decoder.decode_stream(
-                renumber[take].tolist(), [self.cdfs[i] for i in used], [self.lengths[i] for i in used],
-                [self.offsets[i] for i in used]), dtype=np.int32)
+            decoded = self._decode(np.ascontiguousarray(take, dtype=np.uint8))
             as_bytes = decoded.astype(">i4").tobytes()
             self.crc = zlib.crc32(as_bytes, self.crc)
             self.total_crc = zlib.crc32(as_bytes, self.total_crc)
@@ -102,6 +122,22 @@ class SegmentedDecoder:
             done += take.size
             self.left -= take.size
         return out
+
+    def _decode(self, rows: np.ndarray) -> np.ndarray:
+        if self.decoder is None:
+            out = np.empty(rows.size, np.int32)
+            r = self.rans
+            self.position, self.state = native.decode(self.streams[self.index], self.position, self.state, rows, r.cdfs,
+                                                      r.cdfs.shape[1], r.lengths, r.offsets, out)
+            return out
+        # CompressAI converts every table it is given on every call (~1 ms for the 64 rows): pass
+        # only the rows this call uses, renumbered.
+        cdfs, lengths, offsets = self.rans.lists
+        used = np.flatnonzero(np.bincount(rows, minlength=len(cdfs)))
+        renumber = np.zeros(len(cdfs), np.int32)
+        renumber[used] = np.arange(used.size, dtype=np.int32)
+        return np.asarray(self.decoder.decode_stream(renumber[rows].tolist(), [cdfs[i] for i in used],
+                                                     [lengths[i] for i in used], [offsets[i] for i in used]), dtype=np.int32)
 
     def finish(self) -> int:
         """Checks the last segment; returns the CRC of all symbols (as :class:`Coded` has it)."""

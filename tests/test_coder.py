@@ -168,12 +168,17 @@ def test_fitting_learns_a_context_map_that_codes_photos_in_fewer_bits(tmp_path):
         assert len(encode(x, layout, fitted)[0]) < len(encode(x, layout, unfitted)[0])
 
 
+@pytest.mark.parametrize("coder", ["native", "compressai"])
 @pytest.mark.parametrize("model", sorted(ENTROPY_MODELS))
-def test_a_stream_of_bypass_escapes_at_the_size_bound_cannot_read_past_the_buffer(model):
-    """0xFF bytes make compressai's overflow path count escape nibbles through the whole stream and
-    then read ~15x its length; the decoder's padding must cover that (a regression segfaulted).
-    Run in a fresh process, so that a crash fails this test instead of killing the test run."""
+def test_a_stream_of_bypass_escapes_at_the_size_bound_cannot_read_past_the_buffer(model, coder):
+    """0xFF bytes make the overflow path count escape nibbles through the whole stream and then read
+    ~15x its length: irr's C coder must bound its reads, CompressAI's (the fallback) needs the
+    decoder's padding (a regression segfaulted). Run in a fresh process, so that a crash fails this
+    test instead of killing the test run."""
     code = textwrap.dedent(f"""
+        import entropy.streams
+        if {coder == "compressai"}:
+            entropy.streams.native = None
         from bitstream.container import max_stream_bytes
         from codec.models import load_tables
         from entropy.coder import ImageLayout, decode

@@ -47,6 +47,31 @@ def test_decode_768x512(benchmark, image, scale):
     assert out.shape == (512, 768, 3)
 
 
+@pytest.mark.parametrize("coder", ["native", "compressai"])
+def test_default_decode_by_rans_coder_768x512(benchmark, image, coder, monkeypatch):
+    """irr's C rANS coder against CompressAI's through Python lists (the fallback), same file."""
+    from entropy import streams
+
+    encoded = codec.encode(image, quality=75)
+    if coder == "compressai":
+        monkeypatch.setattr(streams, "native", None)
+    out = benchmark.pedantic(codec.decode_array, args=(encoded,), kwargs={"device": "cpu"}, rounds=3, iterations=1,
+                             warmup_rounds=1)  # not compressai's first import
+    assert out.shape == (512, 768, 3)
+
+
+def test_first_decode_of_a_small_file_in_a_new_process(benchmark, tmp_path):
+    """What a user waits for on the first `irr decode`: imports, weights, a 96x64 decode."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "small.irr"
+    path.write_bytes(codec.encode(photo_like(64, 96)))
+    script = f"import codec; codec.decode_array(open({str(path)!r}, 'rb').read())"
+    benchmark.pedantic(subprocess.run, args=([sys.executable, "-c", script],), kwargs={"check": True}, rounds=3,
+                       iterations=1)
+
+
 def test_thumbnail_decode_768x512(benchmark, image):
     encoded = codec.encode(image, quality=75, scale=2)
     out = benchmark.pedantic(codec.decode_array, args=(encoded,), kwargs={"thumbnail": True}, rounds=3, iterations=1)

@@ -1,0 +1,73 @@
+"""irr's C rANS coder (entropy/_rans.c) against CompressAI's, whose stream format it writes: the same
+bytes, the same symbols, bounded reads on forged streams, and the fallback when it is not built."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import codec
+from codec.models import load_tables
+from entropy import streams
+from tests.conftest import photo_like
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", FutureWarning)
+    from compressai.ans import RansDecoder, RansEncoder
+
+native = streams.native  # None where the C coder was not built: the first test fails then
+
+
+def test_the_native_coder_is_built():
+    assert native is not None, "entropy/_rans.c did not build (pip install -e . needs a C compiler)"
+
+
+def _random_symbols(seed: int, n: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    table_rows = rng.integers(0, rows, n).astype(np.uint8)
+    values = rng.laplace(0, rng.uniform(0.3, 40), n).round().astype(np.int32)
+    values[rng.integers(0, n, max(1, n // 500))] = rng.integers(-(1 << 20), 1 << 20, max(1, n // 500))  # escapes
+    return values, table_rows
+
+
+@pytest.mark.parametrize("model", ["w53-laplace-1", "w97-adaptive-1"])
+def test_same_bytes_and_symbols_as_compressai(model):
+    tables = load_tables(model)[0]
+    rans = streams.Rans(tables)
+    lists = tables.coder_lists()
+    for seed in range(6):
+        values, rows = _random_symbols(seed, 1 + 7919 * seed, len(tables.lengths))
+        ours = native.encode(values, rows, rans.cdfs, rans.cdfs.shape[1], rans.lengths, rans.offsets)
+        assert ours == RansEncoder().encode_with_indexes(values.tolist(), rows.tolist(), *lists)
+        decoder = RansDecoder()
+        decoder.set_stream(ours + bytes(64))
+        theirs = np.asarray(decoder.decode_stream(rows.tolist(), *lists), np.int32)
+        out = np.empty(values.size, np.int32)
+        cut = values.size // 3  # in two calls, as the segmented decoder reads
+        pos, state = native.decode(ours, -1, 0, rows[:cut], rans.cdfs, rans.cdfs.shape[1], rans.lengths, rans.offsets, out[:cut])
+        native.decode(ours, pos, state, rows[cut:], rans.cdfs, rans.cdfs.shape[1], rans.lengths, rans.offsets, out[cut:])
+        assert np.array_equal(out, values) and np.array_equal(theirs, values)
+
+
+def test_forged_streams_read_only_their_own_bytes():
+    """All-0xFF streams drive the escape loops hardest; reads past the end see zeros."""
+    tables = load_tables("w97-adaptive-1")[0]
+    rans = streams.Rans(tables)
+    rows = np.zeros(5000, np.uint8)
+    for stream in (b"\xff" * 4096, b"\xff" * 3, b""):
+        out = np.empty(rows.size, np.int32)
+        native.decode(stream, -1, 0, rows, rans.cdfs, rans.cdfs.shape[1], rans.lengths, rans.offsets, out)
+    with pytest.raises(ValueError, match="table row"):
+        native.decode(b"", -1, 0, np.full(3, 255, np.uint8), rans.cdfs, rans.cdfs.shape[1], rans.lengths, rans.offsets,
+                      np.empty(3, np.int32))
+
+
+def test_files_are_the_same_bytes_with_compressais_coder(monkeypatch):
+    image = photo_like(40, 56, seed=2)
+    ours = codec.encode(image)
+    monkeypatch.setattr(streams, "native", None)
+    theirs = codec.encode(image)
+    assert ours == theirs
+    assert np.array_equal(codec.decode_array(ours), codec.decode_array(theirs))
