@@ -39,6 +39,10 @@ def add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("--targets", default="15,40,75",
                    help="--visual: irr qualities whose file sizes are the targets; every codec gets the largest file "
                         "not above each (default 15,40,75)")
+    b.add_argument("--speed", action="store_true",
+                   help="instead of a sweep: encode and decode one large mosaic of the --images photos with each codec, "
+                        "timed (writes speed.json)")
+    b.add_argument("--megapixels", type=float, default=24.0, help="--speed: the mosaic's size (default 24)")
     b.add_argument("--only", metavar="NAMES", help="--visual: comma-separated image file names (default: every image)")
     b.add_argument("--rd", metavar="RUN", help="--visual: a bench run folder whose rd.svg goes on the page")
 
@@ -79,6 +83,14 @@ def _bench(args: argparse.Namespace) -> None:
         return
     if not keys:
         raise UsageError("no codec to run")
+    if args.speed:
+        from bench import speed
+
+        report = speed.run([codecs[k] for k in keys], list_images(folder), args.megapixels)
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "speed.json").write_text(json.dumps(report, indent=1))
+        print(json.dumps(report, indent=1) if args.json else speed.markdown(report))
+        return
     if args.rescaling:
         from bench import rescale
 

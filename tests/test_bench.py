@@ -193,3 +193,21 @@ def test_codec_never_imports_bench():
 
     code = "import sys, codec, codec.cli, codec.api, codec.pillow, codec.data; print(any(m.split('.')[0] == 'bench' for m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_speed_run_times_every_codec_on_one_gapless_mosaic(tmp_path, capsys):
+    from PIL import Image
+
+    from bench import speed
+    from bench.cli import main
+
+    for i in range(2):
+        Image.fromarray(photo_like(40, 60, seed=i)).save(tmp_path / f"{i}.png")
+    canvas = np.asarray(speed.mosaic(sorted(tmp_path.glob("*.png")), 150, 70, row_height=40))
+    assert canvas.shape == (70, 150, 3) and canvas.reshape(-1, 3).max(axis=1).min() > 0  # no black gaps
+    assert main(["bench", "--speed", "--images", str(tmp_path), "--megapixels", "0.01", "--codecs", "irr,jpeg",
+                 "--out", str(tmp_path / "out")]) == 0
+    report = json.loads((tmp_path / "out" / "speed.json").read_text())
+    assert [r["codec"] for r in report["rows"]] == ["irr", "jpeg"]
+    assert all(r["encode_s"] > 0 and r["decode_s"] > 0 and r["bpp"] > 0 for r in report["rows"])
+    assert "| irr | 75 |" in capsys.readouterr().out
