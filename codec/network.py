@@ -84,9 +84,9 @@ class PlainSubnet(nn.Module):
         super().__init__()
         self.body = nn.Sequential(
             nn.Conv2d(channels_in, hidden, 3, padding=1),
-            nn.LeakyReLU(0.2),
+            nn.LeakyReLU(0.2, inplace=True),
             nn.Conv2d(hidden, hidden, 3, padding=1),
-            nn.LeakyReLU(0.2),
+            nn.LeakyReLU(0.2, inplace=True),
             nn.Conv2d(hidden, channels_out, 3, padding=1),
         )
         nn.init.zeros_(self.body[-1].weight)
@@ -112,7 +112,7 @@ class DenseSubnet(nn.Module):
             nn.init.zeros_(conv.bias)
         nn.init.zeros_(self.last.weight)
         nn.init.zeros_(self.last.bias)
-        self.act = nn.LeakyReLU(0.2)
+        self.act = nn.LeakyReLU(0.2, inplace=True)
 
     def forward(self, x: Tensor) -> Tensor:
         features = x
