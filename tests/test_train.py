@@ -219,3 +219,19 @@ def test_training_for_recompressed_lrs_sees_jpeg_error_and_measures_it(tmp_path)
     cfg.lr_jpeg, cfg.validate_every = 50, 20
     metrics = train(cfg, progress=False)
     assert math.isfinite(metrics["val_jpeg75_gain_db"]) and math.isfinite(metrics["val_gain_db"])
+
+
+def test_the_best_held_out_gain_is_kept_beside_the_last_weights(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(12):  # the split holds out every 12th photo
+        Image.fromarray(photo_like(32, 32, seed=i)).save(data / f"img{i:02d}.png")
+    out = tmp_path / "run"
+    cfg = tiny(data, out, 30)
+    cfg.validate_every = 10
+    train(cfg, progress=False)
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if "val_gain_db" in line]
+    best = json.loads((out / "best.json").read_text())
+    assert best["val_gain_db"] == max(r["val_gain_db"] for r in rows)
+    assert best["step"] == max(rows, key=lambda r: r["val_gain_db"])["step"]
+    assert deserialize((out / "best.safetensors").read_bytes()).config.hidden == 8

@@ -24,7 +24,6 @@ of the dead-zone quantiser are biased), so the last step is not the best.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from dataclasses import asdict
@@ -37,7 +36,7 @@ from codec.level import LearnedLevel, LevelConfig, step_channel
 from codec.pixels import list_images
 from codec.training.config import LevelTrainConfig
 from codec.training.data import PatchSampler, load_rgb, split_train_val
-from codec.training.loop import Schedule, cosine, read_metrics, run
+from codec.training.loop import Schedule, cosine, keep_best, read_metrics, run
 from codec.training.proxy import deadzone, dequantize, pyramid_bits, table_scales
 from codec.training.split import deinterleave_high, dwt_level, idwt_level, interleave_high, merge, split
 from entropy.contexts import Predictor, band_steps
@@ -219,16 +218,10 @@ class LevelTask:
         """Held-out metrics; the rate-distortion phase's best held-out point is kept as ``best.*``."""
         if not self.val_images:
             return {}
-        from codec.models import serialize
-
         metrics = self._validate(self.net)
         score = metrics["val_score"] = relative_score(metrics, self.baseline)
-        best_path = out / "best.json"
-        best = json.loads(best_path.read_text())["val_score"] if best_path.exists() else math.inf
-        if step > self.pretrain and score < best:
+        if step > self.pretrain and keep_best(out, self, step, "val_score", score, higher_is_better=False):
             metrics["best"] = True
-            (out / "best.safetensors").write_bytes(serialize(self.net, self.name, self.revision))
-            best_path.write_text(json.dumps({"step": step, "val_score": score}))
         return metrics
 
     def plot(self, out: Path) -> None:

@@ -226,6 +226,20 @@ def save_checkpoint(out: Path, task: Task, opt: torch.optim.Optimizer, phase: in
     weights.replace(out / "weights.safetensors")
 
 
+def keep_best(out: Path, task: Task, step: int, key: str, value: float, higher_is_better: bool) -> bool:
+    """Write ``best.safetensors`` and ``best.json`` when ``value`` (a held-out metric named ``key``)
+    beats the run's best so far; True when it did. The last step of a run is rarely its best."""
+    from codec.models import serialize
+
+    path = out / "best.json"
+    best = json.loads(path.read_text())[key] if path.exists() else None
+    if best is not None and (value <= best if higher_is_better else value >= best):
+        return False
+    (out / "best.safetensors").write_bytes(serialize(task.net, task.name, task.revision))
+    path.write_text(json.dumps({"step": step, key: value}))
+    return True
+
+
 def read_metrics(out: Path) -> list[dict]:
     """The rows of a run's ``metrics.jsonl`` (none if it has no log yet)."""
     log = out / "metrics.jsonl"

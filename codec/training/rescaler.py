@@ -26,7 +26,7 @@ from codec.network import LR_CHANNELS, InvertibleRescaler, NetworkConfig
 from codec.pixels import bicubic_round_trip, jpeg_round_trip, list_images, psnr
 from codec.training.config import RescalerTrainConfig
 from codec.training.data import PatchSampler, load_rgb, split_train_val
-from codec.training.loop import Schedule, cosine, read_metrics, run
+from codec.training.loop import Schedule, cosine, keep_best, read_metrics, run
 
 # Fraction of the run with a linearly rising learning rate: Adam's first steps are its largest, and
 # the dense subnets were run at 4e-4 (IRN used 2e-4). A guard, not ablated.
@@ -134,9 +134,14 @@ class RescalerTask:
         return parts["loss"], parts
 
     def validate(self, step: int, out: Path) -> dict[str, float]:
+        """Held-out metrics; the best gain over bicubic so far is kept as ``best.*`` (a long run at a
+        high learning rate swings by several dB between validations)."""
         if not self.val_images:
             return {}
-        return validate(self.net, self.val_images, self.cfg.scale, self.device, JPEG_CHECK if self.cfg.lr_jpeg else None)
+        metrics = validate(self.net, self.val_images, self.cfg.scale, self.device, JPEG_CHECK if self.cfg.lr_jpeg else None)
+        if keep_best(out, self, step, "val_gain_db", metrics["val_gain_db"], higher_is_better=True):
+            metrics["best"] = True
+        return metrics
 
     def plot(self, out: Path) -> None:
         plot_metrics(out)
