@@ -136,7 +136,7 @@ WEIGHT_BITS = 12  # the predictor's weights and thresholds are 2^-12 fixed point
 def _shifted_sum(a: np.ndarray, offsets: tuple[tuple[int, int], ...], r: int) -> np.ndarray:
     p = np.pad(a, r, mode="edge")
     h, w = a.shape
-    total = np.zeros(a.shape, np.int64)
+    total = np.zeros(a.shape, a.dtype)
     for dy, dx in offsets:
         total += p[r + dy : r + dy + h, r + dx : r + dx + w]
     return total
@@ -152,12 +152,12 @@ PHASE_OFFSETS = {"direct": _DIRECT, "diagonal": _DIAGONAL, "knight": _KNIGHT}
 def band_evidence(parent: np.ndarray | None, coded: list[np.ndarray], luma: np.ndarray | None,
                   co: np.ndarray | None, shape: tuple[int, int]) -> list:
     """The band-wide sources of scheme 4's first five terms, gathered per pass by
-    :func:`pass_features` (so that no band-sized int64 array is held: 24-MP encodes stay under 2 GiB).
+    :func:`pass_features` (so that no band-sized array is held: 24-MP encodes stay under 2 GiB).
 
     Each entry is None (absent: zero) or (grid, arrays): "parent" arrays are on the coarser band's
     grid (a coefficient reads (i // 2, j // 2)), "band" arrays on this band's (bands of one level
     differ by one on odd sides: indices are clamped, as edge replication would)."""
-    parent_abs = None if parent is None or parent.size == 0 else np.abs(parent.astype(np.int64))
+    parent_abs = None if parent is None or parent.size == 0 else np.abs(parent.astype(np.int32))
     others = [b for b in coded if b.size]
     return [None if parent_abs is None else ("parent", [parent_abs]),
             None if parent_abs is None else ("parent", [_shifted_sum(parent_abs, RING, 1)]),
@@ -168,7 +168,8 @@ def band_evidence(parent: np.ndarray | None, coded: list[np.ndarray], luma: np.n
 
 
 def _gather(source: tuple[str, list[np.ndarray]], phase: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
-    """|source| summed at one phase's coefficients, int64, flattened in row-major order."""
+    """|source| summed at one phase's coefficients, int32 (see :func:`known_padded`), flattened in
+    row-major order."""
     grid, arrays = source
     r0, c0 = phase
     n_rows, n_cols = (shape[0] - r0 + 1) // 2, (shape[1] - c0 + 1) // 2
@@ -183,7 +184,7 @@ def _gather(source: tuple[str, list[np.ndarray]], phase: tuple[int, int], shape:
             if grid == "parent":
                 rows, cols = rows // 2, cols // 2
             picked = a[np.ix_(np.minimum(rows, a.shape[0] - 1), np.minimum(cols, a.shape[1] - 1))]
-        picked = np.abs(picked.astype(np.int64)).ravel()
+        picked = np.abs(picked.astype(np.int32, copy=False)).ravel()
         total = picked if total is None else total + picked
     return total
 
