@@ -308,10 +308,13 @@ def _rescale(args: argparse.Namespace) -> None:
 
     if args.output != "-" and not is_stream(args.output) and Path(args.output).suffix.lower() != ".png":
         raise UsageError(f"irr {args.command} writes PNG (lossless, with its metadata): name the output *.png")
-    source = io.BytesIO(read_input(args.input))
-    im = (rescaling.downscale if args.command == "downscale" else rescaling.upscale)(source, args.scale, args.max_pixels)
-    write_output(args.output, rescaling.save_png(im), args.force, args.input)
-    say(args, f"{args.output}: {im.width}x{im.height} {im.mode}")
+    def one(src: str, dst: str, args: argparse.Namespace) -> str:
+        source = io.BytesIO(read_input(src))
+        im = (rescaling.downscale if args.command == "downscale" else rescaling.upscale)(source, args.scale, args.max_pixels)
+        write_output(dst, rescaling.save_png(im), args.force, src)
+        return f"{dst}: {im.width}x{im.height} {im.mode}"
+
+    run_batch(one, [(args.input, args.output)], args)  # one file: its warnings and --quiet as encode's
 
 
 COMMANDS = {"encode": _encode, "decode": _decode, "info": _info, "downscale": _rescale, "upscale": _rescale}

@@ -84,3 +84,14 @@ def test_the_cli_round_trip_and_its_refusals(tmp_path, capsys):
     assert main(["upscale", str(tmp_path / "small.jpg"), "-o", str(tmp_path / "j.png")]) == 1
     assert "give --scale" in capsys.readouterr().err
     assert main(["upscale", str(tmp_path / "small.jpg"), "-o", str(tmp_path / "j.png"), "--scale", "2"]) == 0
+
+
+def test_the_tools_say_what_they_drop_as_warning_lines(tmp_path, capsys):
+    fake_cmyk = bytearray(128)
+    fake_cmyk[16:20], fake_cmyk[36:40] = b"CMYK", b"acsp"
+    src = tmp_path / "in.png"
+    Image.fromarray(photo_like(16, 16)).save(src, icc_profile=bytes(fake_cmyk))
+    assert main(["downscale", str(src), "-o", str(tmp_path / "lr.png")]) == 0
+    assert f"irr: warning: {src}: the ICC profile (CMYK)" in capsys.readouterr().err
+    assert main(["upscale", str(tmp_path / "lr.png"), "-o", str(tmp_path / "back.png"), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
