@@ -130,10 +130,11 @@ def _from_pil(im: Image.Image, max_pixels: int) -> Pixels:
     exif = im.getexif()
     raw = im.info.get("exif")  # the file's own EXIF bytes, where the format keeps them as a block
     exif_bytes = bytes(raw) if raw else (exif.tobytes() if len(exif) else None)
+    source = im  # its text, XMP and dpi: a transposed copy no longer has them
     if exif.get(0x0112, 1) != 1:
         im = ImageOps.exif_transpose(im)
         exif_bytes = _orientation_reset(exif_bytes) if raw else _rewritten_with_orientation_1(exif)
-    carried = metadata.read(im, icc, exif_bytes)
+    carried = metadata.read(source, icc, exif_bytes)
     if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         return Pixels(_from_array(_eight_bits(im), max_pixels), carried)
     im, converted = _in_profile_space(im, icc)

@@ -139,3 +139,14 @@ def test_warnings_reach_the_cli_as_one_line(tmp_path, capsys):
         warnings.simplefilter("error")  # the CLI must handle it, not the test's filter
         assert main(["encode", str(src), "-o", str(tmp_path / "x.irr"), "--scale", "1"]) == 0
     assert f"irr: warning: {src}: the ICC profile (CMYK) does not describe" in capsys.readouterr().err
+
+
+def test_text_survives_an_applied_orientation():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate to display: the pixels are transposed on the way in
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Title", "upright")
+    buf = io.BytesIO()
+    Image.fromarray(photo_like(8, 12)).save(buf, "PNG", pnginfo=info, exif=exif.tobytes(), dpi=(72, 72))
+    out = codec.decode(codec.encode(io.BytesIO(buf.getvalue()), scale=1))
+    assert out.size == (8, 12) and out.info["Title"] == "upright" and out.info["dpi"] == pytest.approx((72, 72), abs=0.1)
