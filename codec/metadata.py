@@ -65,7 +65,7 @@ def read(im: Image.Image, icc_profile: bytes | None, exif: bytes | None) -> Meta
     if isinstance(text.get(XMP_PNG_KEY), str) and not xmp:
         xmp = text[XMP_PNG_KEY]
     text.pop(XMP_PNG_KEY, None)
-    comment = im.info.get("comment")  # JPEG COM, GIF comment
+    comment = None if hasattr(im, "text") else im.info.get("comment")  # JPEG COM, GIF comment (PNG's are text)
     if comment and "Comment" not in text:
         text["Comment"] = comment.decode("utf-8", "replace") if isinstance(comment, bytes) else str(comment)
     return Metadata(icc_profile or None, exif or None, (xmp.encode() if isinstance(xmp, str) else bytes(xmp)) if xmp else None,

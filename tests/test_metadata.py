@@ -150,3 +150,13 @@ def test_text_survives_an_applied_orientation():
     Image.fromarray(photo_like(8, 12)).save(buf, "PNG", pnginfo=info, exif=exif.tobytes(), dpi=(72, 72))
     out = codec.decode(codec.encode(io.BytesIO(buf.getvalue()), scale=1))
     assert out.size == (8, 12) and out.info["Title"] == "upright" and out.info["dpi"] == pytest.approx((72, 72), abs=0.1)
+
+
+def test_a_jpeg_comment_travels_as_text(tmp_path):
+    src, irr = tmp_path / "in.jpg", tmp_path / "x.irr"
+    Image.fromarray(photo_like(16, 16)).save(src, quality=90, comment=b"shot on film")
+    assert main(["encode", str(src), "-o", str(irr), "--scale", "1"]) == 0
+    assert main(["decode", str(irr), "-o", str(tmp_path / "out.jpg")]) == 0
+    assert main(["decode", str(irr), "-o", str(tmp_path / "out.png")]) == 0
+    assert Image.open(tmp_path / "out.jpg").info["comment"] == b"shot on film"
+    assert Image.open(tmp_path / "out.png").info["Comment"] == "shot on film"
