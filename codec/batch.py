@@ -80,7 +80,7 @@ def _folder_inputs(folder: Path, suffixes: frozenset[str] | set[str], recursive:
     if others:
         shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
         say(args, f"irr: note: {folder}: skipped {len(others)} file{'s' * (len(others) > 1)} with other extensions "
-                  f"than {kinds} files': {shown}")
+                  f"than {kinds} files: {shown}")
     if subfolders and not recursive:
         say(args, f"irr: note: {folder}: skipped {len(subfolders)} subfolder{'s' * (len(subfolders) > 1)} "
                   "(-r codes them too, mirrored in the output folder)")
@@ -117,8 +117,11 @@ def _refuse_existing(jobs: list[tuple[str, str]], force: bool) -> None:
 def noting_warnings(fn, src: str, *rest) -> str:
     """``fn(src, *rest)``'s message, after one ``irr: warning:`` line per warning it raised (in a
     worker process too, where Python's own warning output would be lost or garbled)."""
+    from codec.pixels import MetadataWarning
+
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+        warnings.simplefilter("ignore")  # the libraries' deprecations are not the user's business
+        warnings.simplefilter("always", MetadataWarning)
         message = fn(src, *rest)
     where = "" if src == "-" else f"{src}: "
     lines = [f"irr: warning: {where}{w.message}" for w in caught]

@@ -8,6 +8,7 @@ stderr, no traceback unless ``-v``); 2 usage error. Outputs are written atomical
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import math
 import os
@@ -214,7 +215,8 @@ def _original_of(src: str, dst: str, args: argparse.Namespace) -> str:
     except ValueError:  # a single file decoded to a path of its own
         name = Path(Path(src).stem)
     folder = Path(args.compare) / name.parent
-    found = sorted(p for p in folder.glob(f"{name.name}.*") if p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
+    found = sorted(p for p in folder.glob(f"{glob.escape(name.name)}.*") if p.suffix.lower() in IMAGE_SUFFIXES) \
+        if folder.is_dir() else []
     if len(found) != 1:
         what = "no original" if not found else f"{len(found)} originals ({', '.join(p.name for p in found)})"
         raise IrrError(f"{what} named {name}.* in --compare folder {args.compare}")

@@ -19,7 +19,7 @@ from bitstream.errors import InputError
 KINDS = ("icc", "exif", "xmp", "text", "dpi")
 NAMES = {"icc": "ICC profile", "exif": "EXIF", "xmp": "XMP", "text": "text", "dpi": "resolution (dpi)"}
 XMP_PNG_KEY = "XML:com.adobe.xmp"  # where PNG keeps XMP (an iTXt chunk), as Pillow reads it
-MAX_DPI = 4_000_000  # dpi x 1000 fits the container's u32
+MAX_DPI_MILLI = 2**32  # the container's u32 holds dpi x 1000
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def _dpi(value: object) -> tuple[float, float] | None:
         x, y = (float(v) for v in value)  # type: ignore[union-attr]
     except (TypeError, ValueError):
         return None
-    ok = all(math.isfinite(v) and 0 < v * 1000 < MAX_DPI for v in (x, y))
+    ok = all(math.isfinite(v) and 0 < round(v * 1000) < MAX_DPI_MILLI for v in (x, y))
     return (x, y) if ok else None
 
 

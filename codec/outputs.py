@@ -47,6 +47,10 @@ def encoded(im: Image.Image, carried: Metadata, extension: str, quality: int | N
     elif fmt == "WEBP":
         options["lossless"] = True
     buf = io.BytesIO()
-    im.save(buf, fmt, **options)
+    try:
+        im.save(buf, fmt, **options)
+    except ValueError as e:  # Pillow's JPEG writer: a metadata block over 64 KB ("XMP data is too long")
+        raise IrrError(f"{extension} cannot hold this file's metadata ({e}); write .png, or re-encode with "
+                       "--metadata to leave it out") from None
     note = "; ".join(notes)
     return buf.getvalue(), (f" ({note})" if note else "") + metadata.dropped_note(dropped, extension)

@@ -436,7 +436,7 @@ def test_recursive_batches_mirror_the_tree_and_say_what_they_skip(tmp_path, caps
     (tree / "notes.txt").write_text("not an image")
     assert main(["encode", str(tree), "-o", str(out)]) == 0
     said = capsys.readouterr().err
-    assert "skipped 1 file with other extensions than image files': notes.txt" in said and "skipped 1 subfolder (-r" in said
+    assert "skipped 1 file with other extensions than image files: notes.txt" in said and "skipped 1 subfolder (-r" in said
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.irr")) == ["a.irr"]
     assert main(["encode", str(tree), "-o", str(out), "-r", "-f"]) == 0
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.irr")) == ["a.irr", "sub/B.irr"]

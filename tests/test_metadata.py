@@ -160,3 +160,16 @@ def test_a_jpeg_comment_travels_as_text(tmp_path):
     assert main(["decode", str(irr), "-o", str(tmp_path / "out.png")]) == 0
     assert Image.open(tmp_path / "out.jpg").info["comment"] == b"shot on film"
     assert Image.open(tmp_path / "out.png").info["Comment"] == "shot on film"
+
+
+def test_metadata_a_jpeg_cannot_hold_is_one_error_line_and_huge_dpi_survives(tmp_path, capsys):
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", "<x>" + "a" * 70_000 + "</x>")  # over JPEG's 64 KB segment
+    src, irr = tmp_path / "in.png", tmp_path / "x.irr"
+    Image.fromarray(photo_like(8, 8)).save(src, pnginfo=info, dpi=(4800, 4800))
+    assert main(["encode", str(src), "-o", str(irr), "--scale", "1"]) == 0
+    capsys.readouterr()
+    assert main(["decode", str(irr), "-o", str(tmp_path / "out.jpg")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("irr: error:") and "cannot hold this file's metadata" in err and err.count("\n") == 1
+    assert codec.info(irr.read_bytes())["dpi"] == pytest.approx([4800, 4800], abs=0.1)
