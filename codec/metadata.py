@@ -118,8 +118,13 @@ def save_options(m: Metadata, fmt: str) -> tuple[dict, list[str]]:
     options: dict = {k: v for k, v in (("icc_profile", kept.icc_profile), ("exif", kept.exif), ("dpi", kept.dpi)) if v}
     if kept.xmp and fmt in ("JPEG", "WEBP"):
         options["xmp"] = kept.xmp
-    elif kept.xmp and fmt == "TIFF":
-        options["tiffinfo"] = {700: kept.xmp}
+    elif kept.xmp and fmt == "TIFF":  # one tag set: Pillow's TIFF writer takes tiffinfo over exif
+        tags = Image.Exif()
+        if kept.exif:
+            tags.load(kept.exif)
+        tags[700] = kept.xmp
+        options.pop("exif", None)
+        options["tiffinfo"] = tags
     if fmt == "JPEG" and kept.text:
         options["comment"] = dict(kept.text).get("Comment", "")
     if fmt == "PNG" and (kept.text or kept.xmp):

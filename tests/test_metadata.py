@@ -173,3 +173,22 @@ def test_metadata_a_jpeg_cannot_hold_is_one_error_line_and_huge_dpi_survives(tmp
     err = capsys.readouterr().err
     assert err.startswith("irr: error:") and "cannot hold this file's metadata" in err and err.count("\n") == 1
     assert codec.info(irr.read_bytes())["dpi"] == pytest.approx([4800, 4800], abs=0.1)
+
+
+def test_a_tiff_output_keeps_exif_beside_xmp(tmp_path):
+    exif = Image.Exif()
+    exif[0x010F] = "irr camera"
+    buf = io.BytesIO()
+    Image.fromarray(photo_like(8, 8)).save(buf, "PNG", exif=exif.tobytes(), pnginfo=_xmp_info())
+    irr = tmp_path / "x.irr"
+    irr.write_bytes(codec.encode(io.BytesIO(buf.getvalue()), scale=1))
+    assert main(["decode", str(irr), "-o", str(tmp_path / "out.tif")]) == 0
+    back = Image.open(tmp_path / "out.tif")
+    back.load()
+    assert back.info["xmp"] == XMP and back.getexif()[0x010F] == "irr camera"
+
+
+def _xmp_info() -> PngImagePlugin.PngInfo:
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", XMP.decode())
+    return info
