@@ -36,7 +36,7 @@ def jobs_of(args: argparse.Namespace, suffixes: frozenset[str] | set[str], out_s
     pairs: list[tuple[str, Path]] = []  # (input, its output path relative to the output folder)
     for item in args.input:
         if item != "-" and Path(item).is_dir():
-            pairs += _folder_inputs(Path(item), suffixes, getattr(args, "recursive", False), out_suffix, args)
+            pairs += _folder_inputs(Path(item), suffixes, out_suffix, args)
         else:
             pairs.append((item, Path(Path(item).stem + out_suffix)))
     many = len(args.input) > 1 or any(item != "-" and Path(item).is_dir() for item in args.input)
@@ -60,10 +60,11 @@ def jobs_of(args: argparse.Namespace, suffixes: frozenset[str] | set[str], out_s
     return jobs
 
 
-def _folder_inputs(folder: Path, suffixes: frozenset[str] | set[str], recursive: bool, out_suffix: str,
+def _folder_inputs(folder: Path, suffixes: frozenset[str] | set[str], out_suffix: str,
                    args: argparse.Namespace) -> list[tuple[str, Path]]:
-    """A folder's inputs with their outputs' paths relative to the output folder; says on stderr
-    what it leaves out."""
+    """A folder's inputs (its subfolders' too with ``args.recursive``) with their outputs' paths
+    relative to the output folder; says on stderr what it leaves out."""
+    recursive = getattr(args, "recursive", False)
     found: list[tuple[str, Path]] = []
     others, subfolders = [], []
     for path in sorted(folder.rglob("*") if recursive else folder.iterdir()):
