@@ -30,6 +30,7 @@ class Coded:
     crcs: list[int]  # per payload, CRC-32 of its symbols in coding order (int32 big-endian)
     planes_q: list  # the quantised pyramid; synthesise(planes_q, steps) is the decoded image
     steps: list[dict]
+    shifts: list[dict[int, int] | None]  # per payload, scheme 4's bin shifts (class -> shift) as stored
 
 
 def encode_parts(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables, parts: tuple[str, ...] = ("all",),
@@ -52,7 +53,7 @@ def encode_parts(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables,
     rans = Rans(tables)
     scheme = SCHEMES[tables.context_scheme]
     chroma = layout.channels >= 3
-    payloads, crcs = [], []
+    payloads, crcs, part_shifts = [], [], []
     for part in parts:
         symbols: list[np.ndarray] = []
         indexes: list[np.ndarray] = []
@@ -84,7 +85,8 @@ def encode_parts(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables,
                          segment_crcs if tables.segment_crc else None)
         payloads.append(pack_payload(framed, bool(tables.segment_symbols)))
         crcs.append(crc)
-    return Coded(payloads, crcs, planes_q, steps)
+        part_shifts.append(shifts)
+    return Coded(payloads, crcs, planes_q, steps, part_shifts)
 
 
 def encode(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables) -> tuple[bytes, np.ndarray]:

@@ -7,6 +7,7 @@ import dataclasses
 
 import numpy as np
 
+from entropy.coder import encode_parts
 from entropy.contexts import SCHEMES, Predictor
 from entropy.pyramid import FirstLevel, ImageLayout, analyse
 from entropy.tables import EntropyTables, value_bits
@@ -27,6 +28,26 @@ def collect_statistics(pixels: np.ndarray, layout: ImageLayout, lossy_wavelet: s
 
     for part in parts:
         walk(planes_q, layout.plane_kinds(), steps, record, SCHEMES[context_scheme], part=part, predictor=predictor)
+    return pairs
+
+
+def collect_written_statistics(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables,
+                               first_level: FirstLevel | None = None,
+                               parts: tuple[str, ...] = ("all",)) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(context ids, values) for every symbol the encoder writes with ``tables``: after its RDO
+    lowering and in the contexts its per-file shifts give, which plain quantised symbols
+    (:func:`collect_statistics`) are not. Walks the coded pyramid as the decoder would."""
+    coded = encode_parts(pixels, layout, tables, parts, first_level)
+    pairs: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def record(ctx: np.ndarray, values: np.ndarray, _: np.ndarray | None) -> np.ndarray:
+        pairs.append((ctx, values.copy()))
+        return values
+
+    scheme = SCHEMES[tables.context_scheme]
+    for part, shifts in zip(parts, coded.shifts):
+        walk(coded.planes_q, layout.plane_kinds(), coded.steps, record, scheme, part=part, predictor=tables.predictor,
+             shifts=shifts)
     return pairs
 
 

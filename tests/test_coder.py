@@ -333,3 +333,56 @@ def test_fitting_scheme_4_learns_weights_and_a_map_that_code_photos_in_fewer_bit
     for step in (1.0, 8.0):
         layout = ImageLayout(48, 64, 3, int(step * 256))
         assert len(encode(x, layout, fitted)[0]) < len(encode(x, layout, unfitted)[0])
+
+
+def test_written_statistics_are_the_symbols_the_encoder_codes_after_rdo_in_its_shifted_contexts():
+    """What `fit-tables --written-by` counts: in coding order the encoder's own symbols (its CRCs),
+    not the plain quantised ones RDO lowered, in the contexts the stored shifts select."""
+    import zlib
+
+    from codec import models
+    from codec.transform import LevelTransform
+    from entropy.fitting import collect_statistics, collect_written_statistics
+
+    tables = load_tables("w97-adaptive-1")[0]
+    net = models.load_model(models.LEVEL_MODEL, models.latest_revision(models.LEVEL_MODEL))[0]
+    layout, coded = _level_coded(tables, 3)
+    x = photo_like(96, 128, seed=3)
+    first = LevelTransform(net, layout.lr_step)
+    pairs = collect_written_statistics(x, layout, tables, first, ("lr", "detail"))
+    values = np.concatenate([v for _, v in pairs]).astype(np.int64)
+    lr_size = len(values) - sum(b.size for _, bands in coded.planes_q for b in bands[0])  # detail: the finest level
+    assert zlib.crc32(values[:lr_size].astype(">i4").tobytes()) == coded.crcs[0]
+    assert zlib.crc32(values[lr_size:].astype(">i4").tobytes()) == coded.crcs[1]
+    assert any(coded.shifts[0].values()) or any(coded.shifts[1].values())
+    plain = collect_statistics(x, layout, "9/7", 4, first, ("lr", "detail"), tables.predictor)
+    plain_values = np.concatenate([v for _, v in plain]).astype(np.int64)
+    assert np.abs(values).sum() < np.abs(plain_values).sum()  # RDO lowered magnitudes
+    shifted = np.concatenate([c for c, _ in pairs])
+    assert (shifted != np.concatenate([c for c, _ in plain])).any()  # contexts moved by the shifts
+
+
+def test_refitting_a_model_on_its_written_symbols_keeps_its_predictor_and_codes_photos_in_fewer_bytes(tmp_path):
+    """`irr tools fit-tables --written-by w97-adaptive-1`, on a tiny folder of one kind of image."""
+    from PIL import Image
+
+    from codec import models
+    from codec.tools.fit_entropy import fit
+    from codec.transform import LevelTransform
+    from entropy import coder
+
+    for i in range(13):
+        Image.fromarray(photo_like(48, 64, seed=i)).save(tmp_path / f"{i:02d}.png")
+    base = load_tables("w97-adaptive-1")[0]
+    refitted = fit(tmp_path, max_images=3, written_by="w97-adaptive-1")
+    assert np.array_equal(refitted.predictor_weights, base.predictor_weights)
+    assert (refitted.context_map != base.context_map).any()
+    net = models.load_model(models.LEVEL_MODEL, models.latest_revision(models.LEVEL_MODEL))[0]
+    x = photo_like(48, 64, seed=99)
+    for lr_step in (600, 3000):
+        layout = ImageLayout(48, 64, 3, lr_step)
+        sizes = [sum(map(len, coder.encode_parts(x, layout, t, ("lr", "detail"), LevelTransform(net, lr_step)).payloads))
+                 for t in (refitted, base)]
+        assert sizes[0] < sizes[1]
+    with pytest.raises(ValueError, match="level model"):
+        fit(tmp_path, max_images=1, written_by="w97-laplace-1")

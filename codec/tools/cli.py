@@ -28,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--segment-symbols", type=int, default=1 << 20, help="symbols per rANS stream, 0 for one stream (default 2^20)")
     f.add_argument("--for-level", action="store_true",
                    help="fit on the shipped learned level's output (w97-laplace-2: --context-scheme 3; w97-adaptive-1: 4)")
+    f.add_argument("--written-by", metavar="MODEL",
+                   help="refit a shipped level model's map on the symbols its encoder writes (RDO, shifts), "
+                        "keeping its family and predictor (w97-adaptive-2: --written-by w97-adaptive-1)")
 
     c = tools.add_parser("compare-entropy", help="bytes of the entropy models on the same symbols",
                          description="Bytes of irr's entropy models on equal symbols and as the encoder codes them.")
@@ -58,7 +61,7 @@ def run(args: argparse.Namespace) -> None:
         from codec.tools.fit_entropy import fit
 
         tables = fit(Path(args.data), args.max_images, args.wavelet, args.context_scheme, args.segment_symbols,
-                     args.for_level)
+                     args.for_level, args.written_by)
         write_output(args.output, tables.to_bytes(), args.force)
         print(f"{args.output}: {len(tables.context_map)} contexts", file=sys.stderr)
     elif args.tool == "compare-entropy":

@@ -7,6 +7,11 @@ counts symbols per context over a sweep of quantiser steps and picks, per contex
 the frozen family that codes them in the fewest bits. Only the training split is used
 (``codec.training.data.split_train_val``): the held-out images stay for decisions such as the quality
 scale (``codec.tools.calibrate_quality``).
+
+A third recipe refits a shipped model on what its encoder writes (``--written-by``): the same
+family and predictor, the map chosen on the symbols after RDO lowering, in the contexts the
+per-file shifts give (w97-adaptive-2 from w97-adaptive-1). Plain symbols are not what files code:
+lowering empties the large magnitudes the plain fit weights.
 """
 
 from __future__ import annotations
@@ -63,6 +68,16 @@ def level_histograms(images: list[np.ndarray], context_scheme: int,
     for rgb, layout, first_level in _level_images(images, LEVEL_STEPS):
         parts = ("lr", "detail") if first_level else ("all",)
         _count(counts, fitting.collect_statistics(rgb, layout, "9/7", context_scheme, first_level, parts, predictor))
+    return [dict(c) for c in counts]
+
+
+def written_histograms(images: list[np.ndarray], tables: EntropyTables) -> list[dict[int, int]]:
+    """What the level's encoder writes with ``tables``, over the same images and steps as
+    :func:`level_histograms`."""
+    counts: list[dict[int, int]] = [defaultdict(int) for _ in range(len(tables.context_map))]
+    for rgb, layout, first_level in _level_images(images, LEVEL_STEPS):
+        parts = ("lr", "detail") if first_level else ("all",)
+        _count(counts, fitting.collect_written_statistics(rgb, layout, tables, first_level, parts))
     return [dict(c) for c in counts]
 
 
@@ -131,13 +146,21 @@ def fill_unseen(tables: EntropyTables, seen: np.ndarray) -> EntropyTables:
 
 
 def fit(data: Path, max_images: int = 0, lossy_wavelet: str = "9/7", context_scheme: int = 2,
-        segment_symbols: int = 1 << 20, for_level: bool = False) -> EntropyTables:
+        segment_symbols: int = 1 << 20, for_level: bool = False, written_by: str | None = None) -> EntropyTables:
     """Fit a context map on the training split. ``for_level``: on the learned level's output
-    (w97-laplace-2: 9/7, its segments carrying CRCs), else on scale-1 and rescaler images."""
+    (w97-laplace-2: 9/7, its segments carrying CRCs), else on scale-1 and rescaler images.
+    ``written_by``: refit that shipped level model on the symbols its encoder writes (the other
+    arguments but ``max_images`` are then the model's own)."""
     files, _ = split_train_val(list_images(data, recursive=True))
     if max_images:
         files = files[:max_images]
     images = [load_rgb(f).permute(1, 2, 0).numpy() for f in files]
+    if written_by is not None:
+        if written_by not in models.LEVEL_ENTROPY_MODELS:
+            raise ValueError(f"--written-by refits a level model ({', '.join(models.LEVEL_ENTROPY_MODELS)})")
+        base, _ = models.load_tables(written_by)
+        # Contexts no written symbol reaches keep the base's table (its plain fit), not a neighbour's.
+        return fit_context_map(base, written_histograms(images, base))
     predictor = None
     if contexts.SCHEMES[context_scheme].learned:
         if not for_level:
