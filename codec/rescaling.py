@@ -48,10 +48,10 @@ def downscale(image: ImageLike, scale: int = 2, max_pixels: int = DEFAULT_MAX_PI
         raise InputError(f"scale must be 2 or 4, got {scale!r}")
     pixels = load(image, max_pixels)
     a = pixels.array
-    lr = lr_of(a, scale)
-    out = to_pil(np.concatenate([lr, _resized(a[..., 3], lr.shape[1], lr.shape[0])], axis=2) if a.shape[2] == 4 else lr)
     name = models.DEFAULT_MODEL[scale]
     revision = models.latest_revision(name)
+    lr = lr_of(a, scale, revision)
+    out = to_pil(np.concatenate([lr, _resized(a[..., 3], lr.shape[1], lr.shape[0])], axis=2) if a.shape[2] == 4 else lr)
     weights_hash = models.load_model(name, revision)[1]
     out.info[METADATA_KEY] = Restore(name, revision, weights_hash.hex(), a.shape[1], a.shape[0])
     _carry(pixels, out)

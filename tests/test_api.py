@@ -41,14 +41,18 @@ def test_a_rescaler_beats_bicubic_rescaling_on_a_real_photo(sample_rgb, scale):
     assert psnr(sample_rgb, out) > psnr(sample_rgb, bicubic_rescaling(sample_rgb, scale))
 
 
-def test_lossless_lr_is_stored_exactly(sample_rgb):
-    data = codec.encode(sample_rgb, lossless=True, scale=2)
-    meta = codec.info(data)
-    assert meta["lossless_lr"] and meta["quality"] == 100
-    thumb = codec.decode_array(data, thumbnail=True)
+@pytest.mark.parametrize("revision", [None, 1])
+def test_lossless_lr_is_stored_exactly_and_is_the_lr_of_the_revision_the_header_names(sample_rgb, revision):
+    from codec import models
     from codec.modes.rescaler import downscale as _downscale
 
-    assert np.array_equal(thumb, _downscale(sample_rgb, 2))
+    data = codec.encode(sample_rgb, lossless=True, scale=2, network_revision=revision)
+    meta = codec.info(data)
+    assert meta["lossless_lr"] and meta["quality"] == 100
+    named = meta["model_revision"]
+    assert named == (revision or models.latest_revision("irr-x2"))
+    thumb = codec.decode_array(data, thumbnail=True)
+    assert np.array_equal(thumb, _downscale(sample_rgb, 2, revision=named))
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 3), (9, 11, 1), (33, 17, 3), (31, 45, 4)])
@@ -86,7 +90,7 @@ def test_a_scale_one_file_that_names_a_network_is_refused():
 
     f = unpack(codec.encode(photo_like(8, 8), scale=1))
     x2 = unpack(codec.encode(photo_like(8, 8), scale=2)).header
-    forged = dataclasses.replace(f.header, model_name=x2.model_name, model_revision=1, weights_sha256=x2.weights_sha256)
+    forged = dataclasses.replace(f.header, model_name=x2.model_name, model_revision=x2.model_revision, weights_sha256=x2.weights_sha256)
     with pytest.raises(codec.FormatError, match="scale 2, this one says 1"):
         codec.decode(pack(IrrFile(forged, f.lr_stream)))
 

@@ -18,9 +18,9 @@ from entropy.tables import EntropyTables
 
 def encode(image: np.ndarray, settings: EncodeSettings) -> Encoded:
     scale = settings.scale
-    lr = lr_of(image, scale, settings.progress)
     name = models.DEFAULT_MODEL[scale]
     revision = resolve_revision(name, settings.network_revision)
+    lr = lr_of(image, scale, revision, settings.progress)
     _, weights_hash = models.load_model(name, revision)
     tables, tables_hash = models.load_tables(models.RESCALER_ENTROPY_MODEL)
     stream, crc = encode_image(lr, settings.lr_step, tables)
@@ -48,11 +48,11 @@ def reconstruct(stored: np.ndarray, header: Header, settings: DecodeSettings) ->
     return restore(net, stored, temperature, seed, settings)
 
 
-def lr_of(image: np.ndarray, scale: int, progress: bool = False) -> np.ndarray:
+def lr_of(image: np.ndarray, scale: int, revision: int | None = None, progress: bool = False) -> np.ndarray:
     """The 8-bit LR a ``scale`` file stores for an (H, W, 1|3|4) image: the colour planes' forward
     pass; a gray image's LR stays gray, one plane (replicated again on decode)."""
     gray = image.shape[2] == 1
-    lr = downscale(np.repeat(image, 3, axis=2) if gray else image[..., :3], scale, progress=progress)
+    lr = downscale(np.repeat(image, 3, axis=2) if gray else image[..., :3], scale, progress=progress, revision=revision)
     return mean_gray(lr) if gray else lr
 
 
@@ -84,10 +84,12 @@ def _pad_to_multiple(rgb: np.ndarray, scale: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def downscale(rgb: np.ndarray, scale: int, tile: int | None = TILE, progress: bool = False) -> np.ndarray:
-    """The shipped rescaler's forward pass: (H, W, 3) uint8 -> the 8-bit LR (ceil(H/s), ceil(W/s), 3),
-    tiled on the CPU."""
-    net, _ = models.load_model(models.DEFAULT_MODEL[scale], models.latest_revision(models.DEFAULT_MODEL[scale]))
+def downscale(rgb: np.ndarray, scale: int, tile: int | None = TILE, progress: bool = False,
+              revision: int | None = None) -> np.ndarray:
+    """The shipped rescaler's forward pass (``revision``, default the latest): (H, W, 3) uint8 ->
+    the 8-bit LR (ceil(H/s), ceil(W/s), 3), tiled on the CPU."""
+    name = models.DEFAULT_MODEL[scale]
+    net, _ = models.load_model(name, models.latest_revision(name) if revision is None else revision)
     x = torch.from_numpy(np.array(_pad_to_multiple(rgb, scale))).permute(2, 0, 1)[None]  # uint8
     size = tile * scale if tile else max(x.shape[2:])
     return tiled_to_uint8(net, x, 1 / scale, align=scale, tile=size, margin=MARGIN * scale, progress=progress)

@@ -54,7 +54,7 @@ def histograms_for(images: list[np.ndarray], lossy_wavelet: str, context_scheme:
     counts: list[dict[int, int]] = [defaultdict(int) for _ in range(contexts.SCHEMES[context_scheme].n_contexts)]
     for rgb in images:
         for scale in FIT_SCALES:
-            lr = rgb if scale == 1 else downscale(rgb, scale)
+            lr = rgb if scale == 1 else downscale(rgb, scale, revision=1)  # w97-laplace-1 was fitted on r1's LRs
             for quality in FIT_QUALITIES:
                 layout = coder.ImageLayout(lr.shape[0], lr.shape[1], 3, round(quality_to_step(quality) * 256))
                 _count(counts, fitting.collect_statistics(lr, layout, lossy_wavelet, context_scheme))
