@@ -67,4 +67,5 @@ def encode_to_psnr(pixels: Pixels, settings: EncodeSettings, min_psnr: float,
         best = max(scores.values())
         raise InputError(f"no file reaches {min_psnr} dB: the best, at -q {HIGHEST}, decodes to "
                          f"{'inf' if math.isinf(best) else f'{best:.2f}'} dB (a rescaler's LR limits it: try another --scale)")
-    return min((files[k] for k, v in scores.items() if v >= min_psnr), key=len)
+    # of equal sizes, the higher PSNR (quality and PSNR need not rise together on a small image)
+    return files[min((len(files[k]), -v, k) for k, v in scores.items() if v >= min_psnr)[2]]

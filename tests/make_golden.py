@@ -119,8 +119,34 @@ def cases_v1_2_adaptive() -> dict[str, bytes]:
     }
 
 
+def cases_v1_2_adaptive2() -> dict[str, bytes]:
+    """Written 2026-12-04: container 1.2 with w97-adaptive-2 (w97-adaptive-1's predictor, the map
+    refitted on written symbols), named explicitly, on the same paths as the w97-adaptive-1 set."""
+    model = {"entropy_model": "w97-adaptive-2"}
+    return {
+        "rgb-level-q75-large": codec.encode(large_photo(), quality=75, **model),
+        "rgb-level-q40": codec.encode(photo_like(40, 56, seed=30), quality=40, **model),
+        "gray-level-q60": codec.encode(photo_like(33, 47, 1, seed=31), quality=60, **model),
+        "rgba-level-q85-t05": codec.encode(photo_like(24, 31, 4, seed=32), quality=85, temperature=0.5, seed=5, **model),
+        "rgb-level-q10-nodetail": codec.encode(photo_like(64, 64, seed=33), quality=10, **model),
+    }
+
+
+def cases_v1_x2r2() -> dict[str, bytes]:
+    """Written 2026-12-04: container 1.0 files of the second x2 rescaler (irr-x2 r2), named
+    explicitly: a lossy and a lossless LR, gray, and an LR wider than one network tile."""
+    r2 = {"scale": 2, "network_revision": 2}
+    return {
+        "rgb-q60": codec.encode(photo_like(24, 32, seed=40), quality=60, **r2),
+        "rgb-lossless": codec.encode(photo_like(20, 28, seed=41), lossless=True, **r2),
+        "gray-q50": codec.encode(photo_like(17, 23, 1, seed=42), quality=50, **r2),
+        "rgb-q80-wide": codec.encode(large_photo(192, 640), quality=80, **r2),
+    }
+
+
 CASES = {"v1": cases_v1, "v1.1": cases_v1_1, "v1-large": cases_v1_large, "v1.1-large": cases_v1_1_large,
-         "v1.2": cases_v1_2, "v1.2-adaptive": cases_v1_2_adaptive}
+         "v1.2": cases_v1_2, "v1.2-adaptive": cases_v1_2_adaptive, "v1.2-adaptive2": cases_v1_2_adaptive2,
+         "v1-x2r2": cases_v1_x2r2}
 
 
 def main(version: str) -> None:

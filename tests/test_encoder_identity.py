@@ -45,6 +45,9 @@ CASES = {  # name -> (image, encode options)
     "rgb-x2-q60": ("rgb", {"quality": 60, "scale": 2}),
     "odd-x4-q40": ("odd", {"quality": 40, "scale": 4}),
     "rgb-x2-lossless": ("rgb", {"lossless": True, "scale": 2}),
+    # added 2026-12-04 (the others unchanged): the second x2 rescaler and entropy model, named
+    "rgb-x2r2-q60": ("rgb", {"quality": 60, "scale": 2, "network_revision": 2}),
+    "odd-level-q75-adaptive2": ("odd", {"quality": 75, "entropy_model": "w97-adaptive-2"}),
 }
 PINNED = {"network_revision": 1}
 LEVEL_DEFAULT_ENTROPY = "w97-adaptive-1"
@@ -64,5 +67,7 @@ def test_the_encoder_writes_the_recorded_bytes(name):
     assert hashlib.sha256(encode_case(name)).hexdigest() == recorded[name]
 
 
-if __name__ == "__main__":
-    RECORD.write_text(json.dumps({n: hashlib.sha256(encode_case(n)).hexdigest() for n in sorted(CASES)}, indent=1) + "\n")
+if __name__ == "__main__":  # records cases not yet recorded; a recorded hash is never rewritten
+    recorded = json.loads(RECORD.read_text()) if RECORD.exists() else {}
+    new = {n: hashlib.sha256(encode_case(n)).hexdigest() for n in sorted(CASES) if n not in recorded}
+    RECORD.write_text(json.dumps(dict(sorted({**recorded, **new}.items())), indent=1) + "\n")

@@ -28,7 +28,8 @@ def test_psnr_target_is_the_smallest_file_that_reaches_it():
     data = codec.encode(IMAGE, target_psnr=34.0)
     quality = codec.info(data)["quality"]
     assert psnr(IMAGE, codec.decode_array(data)) >= 34.0
-    assert psnr(IMAGE, codec.decode_array(codec.encode(IMAGE, quality=quality - 1))) < 34.0
+    lower = codec.encode(IMAGE, quality=quality - 1)  # one step down: misses the target, or is no smaller
+    assert psnr(IMAGE, codec.decode_array(lower)) < 34.0 or len(lower) >= len(data)
 
 
 def test_unreachable_targets_and_contradictions_are_input_errors():

@@ -120,7 +120,7 @@ def test_the_rescalers_validation_measures_what_the_codec_decodes():
     rgb = photo_like(48, 72, seed=3)
     net = models.deserialize(models.weights_path("irr-x2", 1).read_bytes())
     figures = validate(net, [torch.from_numpy(rgb).permute(2, 0, 1)], 2, torch.device("cpu"))
-    data = codec.encode(rgb, lossless=True, scale=2)
+    data = codec.encode(rgb, lossless=True, scale=2, network_revision=1)
     decoded = codec.decode_array(data, temperature=0.0, device="cpu")
     stored_lr = codec.decode_array(data, thumbnail=True)
     thumbnail, enlarged = bicubic_round_trip(rgb, 2)
