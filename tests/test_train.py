@@ -38,9 +38,13 @@ def test_short_training_lowers_the_loss_and_resumes(tmp_path):
     assert rows[-1]["rec"] < rows[0]["rec"]
     assert (out / "loss.png").exists()
 
+    # A run killed after logging step 70 but before its step-80 checkpoint: the resume repeats 61-80,
+    # and the log holds each step once.
+    with open(out / "metrics.jsonl", "a") as log:
+        log.write(json.dumps({**rows[-1], "step": 70}) + "\n")
     train(tiny(data, out, 80), progress=False)  # resume from step 60
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in rows][-2:] == [70, 80]
+    assert [r["step"] for r in rows] == [10, 20, 30, 40, 50, 60, 70, 80]
 
     state = torch.load(out / "checkpoint.pt", weights_only=True)
     assert int(state["step"]) == 80

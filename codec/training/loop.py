@@ -130,6 +130,8 @@ def _run(task: Task, out: Path, schedule: Schedule, config: dict, show_progress:
         opt = task.optimizer(phase)
         if "optimizer" in state:
             opt.load_state_dict(state["optimizer"])
+        if main:
+            _trim_log(out, step)
     task.reseed((schedule.seed + step) * 1009 + rank)  # each rank draws its own batches
     if step:  # a resumed run draws anew (a fresh one continues the stream its weights were drawn from)
         torch.manual_seed(schedule.seed + step + rank)
@@ -238,6 +240,17 @@ def keep_best(out: Path, task: Task, step: int, key: str, value: float, higher_i
     (out / "best.safetensors").write_bytes(serialize(task.net, task.name, task.revision))
     path.write_text(json.dumps({"step": step, key: value}))
     return True
+
+
+def _trim_log(out: Path, step: int) -> None:
+    """Drop the log rows after ``step``: a run stopped between checkpoints logged steps that its
+    resume repeats, and one log must hold each step once (through a rename, as checkpoints are)."""
+    rows = read_metrics(out)
+    kept = [row for row in rows if row["step"] <= step]
+    if len(kept) < len(rows):
+        tmp = out / "metrics.jsonl.tmp"
+        tmp.write_text("".join(json.dumps(row) + "\n" for row in kept))
+        tmp.replace(out / "metrics.jsonl")
 
 
 def read_metrics(out: Path) -> list[dict]:
