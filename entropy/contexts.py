@@ -17,6 +17,11 @@ import numpy as np
 
 from entropy.wavelet import FRACTION_BITS
 
+try:
+    from entropy import _contexts as native
+except ImportError:  # built without a C compiler: the numpy path
+    native = None
+
 N_BINS = 12
 N_STEPSETS = 7
 LOSSLESS_STEP = 256  # the 8.8 fixed-point quantiser step 1.0: lossless
@@ -94,7 +99,7 @@ class ContextScheme:
 
     def phases(self) -> list[tuple[int, int]]:
         """The 4-pass schemes' passes as (row, column) parities, in the order of :meth:`masks`."""
-        return [(0, 0), (1, 1), (0, 1), (1, 0)]
+        return list(PHASES)
 
     def masks(self, shape: tuple[int, int]) -> list[np.ndarray]:
         rows, cols = np.indices(shape)
@@ -118,6 +123,7 @@ class ContextScheme:
         return bins
 
 
+PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))  # the 4-pass schemes' passes: (row, column) parities
 _HALF_OCTAVES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48)
 SCHEMES = {1: ContextScheme(passes=2, half_octave=False), 2: ContextScheme(passes=4, half_octave=True),
            3: ContextScheme(passes=4, half_octave=True, detail_classes=True),
@@ -149,22 +155,34 @@ RING = _DIRECT + _DIAGONAL  # the parent's 8 neighbours
 PHASE_OFFSETS = {"direct": _DIRECT, "diagonal": _DIAGONAL, "knight": _KNIGHT}
 
 
-def band_evidence(parent: np.ndarray | None, coded: list[np.ndarray], luma: np.ndarray | None,
-                  co: np.ndarray | None, shape: tuple[int, int]) -> list:
-    """The band-wide sources of scheme 4's first five terms, gathered per pass by
-    :func:`pass_features` (so that no band-sized array is held: 24-MP encodes stay under 2 GiB).
+@dataclass(frozen=True)
+class Evidence:
+    """Scheme 4's sources for one band: the coarser band (its parent, None at the coarsest level),
+    the level's bands coded before it, the co-located luma (chroma) and Co (Cg) bands, and the
+    band itself, whose earlier passes are decoded in place. Raw decoded integers, no copies."""
 
-    Each entry is None (absent: zero) or (grid, arrays): "parent" arrays are on the coarser band's
-    grid (a coefficient reads (i // 2, j // 2)), "band" arrays on this band's (bands of one level
-    differ by one on odd sides: indices are clamped, as edge replication would)."""
-    parent_abs = None if parent is None or parent.size == 0 else np.abs(parent.astype(np.int32))
-    others = [b for b in coded if b.size]
-    return [None if parent_abs is None else ("parent", [parent_abs]),
-            None if parent_abs is None else ("parent", [_shifted_sum(parent_abs, RING, 1)]),
-            ("band", others) if others else None,
-            None if luma is None or luma.size == 0 else ("band", [luma]),
-            None if co is None or co.size == 0 else ("band", [co]),
-            shape]
+    parent: np.ndarray | None
+    others: tuple[np.ndarray, ...]
+    luma: np.ndarray | None
+    co: np.ndarray | None
+    band: np.ndarray
+
+    def sources(self) -> list:
+        """The numpy path's form: the band-wide sources of the first five terms, gathered per pass
+        by :func:`pass_features` (no band-sized array is held: 24-MP encodes stay under 2 GiB).
+
+        Each entry is None (absent: zero) or (grid, arrays): "parent" arrays are on the coarser
+        band's grid (a coefficient reads (i // 2, j // 2)), "band" arrays on this band's (bands of
+        one level differ by one on odd sides: indices are clamped, as edge replication would)."""
+        parent = self.parent
+        parent_abs = None if parent is None or parent.size == 0 else np.abs(parent.astype(np.int32))
+        others = [b for b in self.others if b.size]
+        return [None if parent_abs is None else ("parent", [parent_abs]),
+                None if parent_abs is None else ("parent", [_shifted_sum(parent_abs, RING, 1)]),
+                ("band", others) if others else None,
+                None if self.luma is None or self.luma.size == 0 else ("band", [self.luma]),
+                None if self.co is None or self.co.size == 0 else ("band", [self.co]),
+                self.band.shape]
 
 
 def _gather(source: tuple[str, list[np.ndarray]], phase: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
@@ -239,15 +257,37 @@ class Predictor:
     weights: np.ndarray  # (n_classes, len(FEATURES)) int64 >= 0
     thresholds: np.ndarray  # (N_LEARNED_BINS - 2,) int64, ascending
 
-    def bins(self, cls: int, evidence: list, phase: tuple[int, int], known: np.ndarray | None,
-             n: int) -> np.ndarray:
-        """Bins of the ``n`` coefficients of one pass (see :func:`pass_features`)."""
-        w = self.weights[cls]
+    def bins(self, cls: int, evidence: Evidence, pass_: int, shift: int = 0, reference: bool = False) -> np.ndarray:
+        """Bins (int64) of one pass's coefficients (``pass_`` indexes :data:`PHASES`), moved by the
+        file's ``shift`` (:func:`shift_bins`), in row-major order of the pass. The C kernel computes
+        them where it was built; ``reference`` (or its absence) takes the numpy path."""
+        r0, c0 = PHASES[pass_]
+        band = evidence.band
+        n = pass_size(band.shape, pass_)
+        w = np.ascontiguousarray(self.weights[cls], dtype=np.int64)
+        if native is not None and not reference and n:
+            out = np.empty(n, np.int64)
+            known = sum(1 << (2 * r + c) for r, c in PHASES[:pass_])
+            native.bins(_int32(band), r0, c0, known, _int32(evidence.parent), tuple(_int32(b) for b in evidence.others),
+                        _int32(evidence.luma), _int32(evidence.co), w, self.thresholds, shift, N_LEARNED_BINS, out)
+            return out
+        known_abs = known_padded(band, PHASES[:pass_]) if pass_ else None
         mu = np.full(n, w[-1], np.int64)
-        for weight, feature in zip(w, pass_features(evidence, phase, known, w != 0)):
+        for weight, feature in zip(w, pass_features(evidence.sources(), (r0, c0), known_abs, w != 0)):
             if feature is not None:  # in int64 whatever the feature's own dtype (int32 phase sums)
                 mu += np.multiply(feature, weight, dtype=np.int64)
-        return np.where(mu > 0, 1 + np.searchsorted(self.thresholds, mu, side="right"), 0)
+        return shift_bins(np.where(mu > 0, 1 + np.searchsorted(self.thresholds, mu, side="right"), 0), shift)
+
+
+def pass_size(shape: tuple[int, int], pass_: int) -> int:
+    """How many coefficients of a band of ``shape`` one pass codes."""
+    r0, c0 = PHASES[pass_]
+    return ((shape[0] - r0 + 1) // 2) * ((shape[1] - c0 + 1) // 2)
+
+
+def _int32(a: np.ndarray | None) -> np.ndarray | None:
+    """An evidence array as the C kernel takes it (None stays None: absent)."""
+    return None if a is None else np.ascontiguousarray(a, dtype=np.int32)
 
 
 def third_octave_thresholds() -> np.ndarray:

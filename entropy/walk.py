@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from entropy.contexts import ContextScheme, Predictor, band_evidence, known_padded, shift_bins, stepset_of
+from entropy.contexts import ContextScheme, Evidence, Predictor, stepset_of
 from entropy.pyramid import Magnitudes
 from entropy.wavelet import Bands
 
@@ -83,10 +83,10 @@ def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list
                     continue
                 stepset = stepset_of(plane_steps[(level, orientation)], plane_steps["wavelet"])
                 if scheme.learned:
-                    evidence = band_evidence(
-                        bands[level][orientation] if level < len(bands) else None, coded,
+                    evidence = Evidence(
+                        bands[level][orientation] if level < len(bands) else None, tuple(coded),
                         luma_bands[level - 1][orientation] if chroma and luma_bands is not None else None,
-                        co_bands[level - 1][orientation] if kind == "cg" and co_bands is not None else None, band.shape)
+                        co_bands[level - 1][orientation] if kind == "cg" and co_bands is not None else None, band)
                 else:
                     if level < len(bands):
                         activity = 2 * _upsample_to(bands[level][orientation], band.shape)
@@ -98,15 +98,13 @@ def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list
                         activity = activity + np.abs(luma_bands[level - 1][orientation])
                 band_magnitudes = None if magnitudes is None else magnitudes[plane_index][level - 1][orientation]
                 if scheme.learned:  # the same passes as strided views, not masks: a quarter of the work
-                    phases = scheme.phases()
-                    for pass_, (r0, c0) in enumerate(phases):
+                    for pass_, (r0, c0) in enumerate(scheme.phases()):
                         view = band[r0::2, c0::2]
                         if view.size == 0:
                             continue
                         cls = scheme.band_class(orientation, pass_, chroma, level == 1)
-                        bins = predictor.bins(cls, evidence, (r0, c0), known_padded(band, phases[:pass_]) if pass_ else None,
-                                              view.size)
-                        ctx = scheme.context_id(stepset, cls, shift_bins(bins, shifts.get(cls, 0) if shifts else 0, scheme.n_bins))
+                        bins = predictor.bins(cls, evidence, pass_, shifts.get(cls, 0) if shifts else 0)
+                        ctx = scheme.context_id(stepset, cls, bins)
                         mags = None if band_magnitudes is None else band_magnitudes[r0::2, c0::2].ravel()
                         view[...] = code(ctx, view.ravel(), mags).reshape(view.shape)
                     coded.append(band)

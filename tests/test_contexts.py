@@ -86,7 +86,7 @@ def _reference_features(parent, coded, luma, co, band, phases_done, phase):
 
 
 def test_scheme_4_evidence_equals_a_coefficient_by_coefficient_reference():
-    from entropy.contexts import FEATURES, band_evidence, known_padded, pass_features
+    from entropy.contexts import FEATURES, Evidence, known_padded, pass_features
 
     rng = np.random.default_rng(3)
     for shape in ((7, 9), (8, 6), (1, 5), (5, 1)):
@@ -94,7 +94,7 @@ def test_scheme_4_evidence_equals_a_coefficient_by_coefficient_reference():
         parent = rng.integers(-40, 40, ((shape[0] + 1) // 2, (shape[1] + 1) // 2)).astype(np.int32)
         coded = [rng.integers(-9, 9, (shape[0] + 1, shape[1])).astype(np.int32)[: shape[0]]]
         luma, co = (rng.integers(-9, 9, shape).astype(np.int32) for _ in range(2))
-        evidence = band_evidence(parent, coded, luma, co, shape)
+        evidence = Evidence(parent, tuple(coded), luma, co, band).sources()
         phases = [(0, 0), (1, 1), (0, 1), (1, 0)]
         for p, phase in enumerate(phases):
             got = pass_features(evidence, phase, known_padded(band, phases[:p]) if p else None, np.ones(len(FEATURES), bool))
@@ -104,19 +104,56 @@ def test_scheme_4_evidence_equals_a_coefficient_by_coefficient_reference():
 
 
 def test_predictor_bins_are_integer_thresholds_of_the_weighted_evidence():
-    from entropy.contexts import FEATURES, N_LEARNED_BINS, Predictor, third_octave_thresholds
+    from entropy.contexts import FEATURES, N_LEARNED_BINS, Evidence, Predictor, third_octave_thresholds
 
     thresholds = third_octave_thresholds()
     assert thresholds.dtype == np.int64 and np.all(np.diff(thresholds) > 0) and len(thresholds) == N_LEARNED_BINS - 2
     weights = np.zeros((1, len(FEATURES)), np.int64)
-    weights[0, 0] = 3  # 3 * parent
-    parent = np.concatenate([[0], thresholds // 3, thresholds // 3 + 1, [10**9]]).reshape(1, -1).astype(np.int64)
-    evidence = [("band", [parent]), None, None, None, None, parent.shape]  # band_evidence's form
-    bins = Predictor(weights, thresholds).bins(0, evidence, (0, 0), None, parent.shape[1] // 2 + parent.shape[1] % 2)
-    mu = 3 * parent[0, ::2]
+    luma = np.concatenate([[0], thresholds // 3, thresholds // 3 + 1, [10**9]]).reshape(1, -1).astype(np.int32)
+    weights[0, 3] = 3  # 3 * |luma|
+    evidence = Evidence(None, (), luma, None, np.zeros(luma.shape, np.int32))
+    mu = 3 * luma[0, ::2].astype(np.int64)
     expected = np.array([0 if m == 0 else 1 + int(np.sum(thresholds <= m)) for m in mu])
-    assert np.array_equal(bins, expected)
-    assert bins.max() == N_LEARNED_BINS - 1 and bins.min() == 0
+    for reference in (False, True):
+        bins = Predictor(weights, thresholds).bins(0, evidence, 0, reference=reference)
+        assert np.array_equal(bins, expected)
+        assert bins.max() == N_LEARNED_BINS - 1 and bins.min() == 0
+
+
+@pytest.mark.skipif(contexts.native is None, reason="the C kernel was not built")
+def test_the_c_kernel_gives_the_numpy_paths_bins_for_any_shapes_weights_and_values():
+    """Every pass of random bands, odd sides, parents and other bands a row or column off, absent
+    sources, zero weights, shifts; values up to the int32 limits (a forged file's) wrap alike."""
+    from entropy.contexts import FEATURES, PHASES, Evidence, Predictor, third_octave_thresholds
+
+    rng = np.random.default_rng(5)
+    thresholds = third_octave_thresholds()
+    compared = 0
+    for trial in range(200):
+        h, w = (int(x) for x in rng.integers(1, 12 if trial % 2 else 30, 2))
+        big = trial % 10 == 0
+        low, high = (np.iinfo(np.int32).min, np.iinfo(np.int32).max) if big else (-40, 40)
+
+        def draw(shape):
+            return rng.integers(low, high, shape, endpoint=True).astype(np.int32)
+
+        parent = draw(((h + 1) // 2 + int(rng.integers(-1, 2)), (w + 1) // 2 + int(rng.integers(-1, 2)))) \
+            if rng.random() < 0.8 else None
+        if parent is not None and parent.size == 0:
+            parent = None
+        others = tuple(draw((h + int(rng.integers(-1, 2)) or 1, w + int(rng.integers(-1, 2)) or 1)) for _ in range(int(rng.integers(0, 3))))
+        luma, co = (draw((h, w)) if rng.random() < 0.5 else None for _ in range(2))
+        weights = rng.integers(0, 1 << 20 if big else 5000, (2, len(FEATURES))) * (rng.random((2, len(FEATURES))) < 0.7)
+        predictor = Predictor(weights.astype(np.int64), thresholds)
+        evidence = Evidence(parent, others, luma, co, draw((h, w)))
+        for pass_, (r0, c0) in enumerate(PHASES):
+            if (h - r0 + 1) // 2 * ((w - c0 + 1) // 2) == 0:
+                continue
+            for shift in (0, 3, -5):
+                got = predictor.bins(1, evidence, pass_, shift)
+                assert np.array_equal(got, predictor.bins(1, evidence, pass_, shift, reference=True)), (trial, pass_, shift)
+                compared += 1
+    assert compared > 1000
 
 
 def test_bin_shifts_keep_the_no_evidence_bin_and_stay_in_range():

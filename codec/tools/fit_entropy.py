@@ -28,7 +28,8 @@ from codec.settings import quality_to_step
 from codec.pixels import list_images
 from codec.training.data import load_rgb, split_train_val
 from entropy import coder
-from entropy.contexts import FEATURES, LOSSLESS_STEP, WEIGHT_BITS, Predictor, pass_features, third_octave_thresholds
+from entropy.contexts import (FEATURES, LOSSLESS_STEP, PHASES, WEIGHT_BITS, Evidence, Predictor, known_padded, pass_features,
+                              pass_size, third_octave_thresholds)
 from entropy.fitting import fit_context_map
 from entropy.tables import EntropyTables, build_family
 from entropy import contexts, fitting
@@ -87,8 +88,10 @@ class _FeatureRecorder:
     def __init__(self) -> None:
         self.passes: list[tuple[int, np.ndarray]] = []
 
-    def bins(self, cls: int, evidence: list, phase: tuple[int, int], known: np.ndarray | None, n: int) -> np.ndarray:
-        features = pass_features(evidence, phase, known, np.ones(len(FEATURES), bool))
+    def bins(self, cls: int, evidence: Evidence, pass_: int, shift: int = 0) -> np.ndarray:
+        band, n = evidence.band, pass_size(evidence.band.shape, pass_)
+        known = known_padded(band, PHASES[:pass_]) if pass_ else None
+        features = pass_features(evidence.sources(), PHASES[pass_], known, np.ones(len(FEATURES), bool))
         columns = [np.zeros(n) if f is None else f.astype(np.float64) for f in features] + [np.ones(n)]
         self.passes.append((cls, np.stack(columns, axis=1)))
         return np.zeros(n, np.int64)
