@@ -115,6 +115,27 @@ def bd_rate(reference: dict, test: dict, method: str = "pchip") -> float:
     return float(bjontegaard.bd_rate(r1, d1, r2, d2, method=method, require_matching_points=False, min_overlap=0))
 
 
+GAP_RATES = (0.1, 0.25, 0.5, 1.0, 2.0)  # bpp where summaries give the PSNR gap at equal rate
+
+
+def psnr_gaps(reference: dict, test: dict, rates: tuple[float, ...] = GAP_RATES) -> dict[str, float]:
+    """PSNR-RGB of ``test`` minus ``reference`` at equal rate (dB), at each of ``rates`` that both
+    curves span; each curve is linear in log bpp between its points (no extrapolation)."""
+    def at(r: dict, rate: float) -> float | None:
+        log_rate = np.log(np.asarray(r["results"]["bpp"], dtype=np.float64))
+        order = np.argsort(log_rate)
+        x, y = log_rate[order], np.asarray(r["results"]["psnr-rgb"], dtype=np.float64)[order]
+        inside = x[0] - 1e-9 <= math.log(rate) <= x[-1] + 1e-9  # a curve's own end point counts
+        return float(np.interp(math.log(rate), x, y)) if inside else None
+
+    gaps = {}
+    for rate in rates:
+        a, b = at(reference, rate), at(test, rate)
+        if a is not None and b is not None:
+            gaps[f"{rate:g}"] = b - a
+    return gaps
+
+
 def overlap(reference: dict, test: dict) -> float:
     """The common PSNR interval as a fraction of the union of both ranges (ANCHORS.md's "ov")."""
     d1, d2 = reference["results"]["psnr-rgb"], test["results"]["psnr-rgb"]
@@ -160,6 +181,7 @@ def summarise(out: Path, results: dict[str, dict], reference: str, published: li
         if reference in results and key != reference:
             entry[f"bd_rate_vs_{reference}"] = bd_rate(results[reference], r)
             entry["overlap"] = overlap(results[reference], r)
+            entry["psnr_gap_db_at_bpp"] = psnr_gaps(results[reference], r)
         summary["codecs"][key] = entry
     plot(out, list(results.values()), published)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))

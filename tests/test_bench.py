@@ -10,7 +10,7 @@ import pytest
 
 from bench.codecs import available
 from bench.metrics import bpp, ms_ssim, psnr
-from bench.rd import bd_rate, compressai_results, measure, overlap, write_outputs
+from bench.rd import bd_rate, compressai_results, measure, overlap, psnr_gaps, write_outputs
 from tests.conftest import photo_like
 
 
@@ -50,6 +50,14 @@ def test_bd_rate_of_a_curve_needing_half_the_bits_is_minus_50_percent():
     assert bd_rate(ref, test) == pytest.approx(-50.0, abs=1e-6)
     assert bd_rate(test, ref) == pytest.approx(100.0, abs=1e-6)
     assert bd_rate(ref, ref) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_psnr_gaps_interpolate_in_log_rate_and_skip_rates_outside_either_curve():
+    ref = curve([0.1, 0.4, 1.6], [28.0, 32.0, 36.0])
+    test = curve([0.2, 0.8, 3.2], [31.0, 34.0, 37.0])
+    gaps = psnr_gaps(ref, test, (0.1, 0.2, 0.4, 0.8, 1.6, 3.2))
+    # At 0.2 bpp ref is halfway (in log rate) from 28 to 32; at 0.4 test is halfway from 31 to 34.
+    assert gaps == pytest.approx({"0.2": 31.0 - 30.0, "0.4": 32.5 - 32.0, "0.8": 34.0 - 34.0, "1.6": 35.5 - 36.0})
 
 
 def test_overlap_is_common_range_over_union():
