@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -167,8 +167,9 @@ class Evidence:
     co: np.ndarray | None
     band: np.ndarray
 
+    @cached_property
     def sources(self) -> list:
-        """The numpy path's form: the band-wide sources of the first five terms, gathered per pass
+        """The numpy path's form (computed once per band: its passes share it): the band-wide sources of the first five terms, gathered per pass
         by :func:`pass_features` (no band-sized array is held: 24-MP encodes stay under 2 GiB).
 
         Each entry is None (absent: zero) or (grid, arrays): "parent" arrays are on the coarser
@@ -273,7 +274,7 @@ class Predictor:
             return out
         known_abs = known_padded(band, PHASES[:pass_]) if pass_ else None
         mu = np.full(n, w[-1], np.int64)
-        for weight, feature in zip(w, pass_features(evidence.sources(), (r0, c0), known_abs, w != 0)):
+        for weight, feature in zip(w, pass_features(evidence.sources, (r0, c0), known_abs, w != 0)):
             if feature is not None:  # in int64 whatever the feature's own dtype (int32 phase sums)
                 mu += np.multiply(feature, weight, dtype=np.int64)
         return shift_bins(np.where(mu > 0, 1 + np.searchsorted(self.thresholds, mu, side="right"), 0), shift)

@@ -94,7 +94,7 @@ def test_scheme_4_evidence_equals_a_coefficient_by_coefficient_reference():
         parent = rng.integers(-40, 40, ((shape[0] + 1) // 2, (shape[1] + 1) // 2)).astype(np.int32)
         coded = [rng.integers(-9, 9, (shape[0] + 1, shape[1])).astype(np.int32)[: shape[0]]]
         luma, co = (rng.integers(-9, 9, shape).astype(np.int32) for _ in range(2))
-        evidence = Evidence(parent, tuple(coded), luma, co, band).sources()
+        evidence = Evidence(parent, tuple(coded), luma, co, band).sources
         phases = [(0, 0), (1, 1), (0, 1), (1, 0)]
         for p, phase in enumerate(phases):
             got = pass_features(evidence, phase, known_padded(band, phases[:p]) if p else None, np.ones(len(FEATURES), bool))
@@ -201,3 +201,16 @@ def test_context_ids_are_one_to_one_and_take_apart(scheme_id):
     assert np.array_equal(np.sort(ids), np.arange(scheme.n_contexts))
     assert np.array_equal(scheme.class_of(ids), cls.ravel()) and np.array_equal(scheme.bin_of(ids), b.ravel())
     assert [c for c in range(scheme.n_classes) if not scheme.shiftable(c)] == [scheme.ll_class(False), scheme.ll_class(True)]
+
+
+@pytest.mark.skipif(contexts.native is None, reason="the C kernel was not built")
+def test_the_default_codec_writes_and_reads_the_same_with_and_without_the_c_kernel(monkeypatch):
+    import codec
+    from tests.conftest import photo_like
+
+    image = photo_like(72, 104, seed=4)
+    with_kernel = codec.encode(image, quality=60)
+    decoded = codec.decode_array(with_kernel)
+    monkeypatch.setattr(contexts, "native", None)
+    assert codec.encode(image, quality=60) == with_kernel
+    assert np.array_equal(codec.decode_array(with_kernel), decoded)

@@ -91,7 +91,7 @@ class _FeatureRecorder:
     def bins(self, cls: int, evidence: Evidence, pass_: int, shift: int = 0) -> np.ndarray:
         band, n = evidence.band, pass_size(evidence.band.shape, pass_)
         known = known_padded(band, PHASES[:pass_]) if pass_ else None
-        features = pass_features(evidence.sources(), PHASES[pass_], known, np.ones(len(FEATURES), bool))
+        features = pass_features(evidence.sources, PHASES[pass_], known, np.ones(len(FEATURES), bool))
         columns = [np.zeros(n) if f is None else f.astype(np.float64) for f in features] + [np.ones(n)]
         self.passes.append((cls, np.stack(columns, axis=1)))
         return np.zeros(n, np.int64)
