@@ -23,7 +23,7 @@ from codec.settings import (DEFAULT_QUALITY, DEFAULT_SCALE, DEFAULT_TEMPERATURE,
                             EncodeSettings, check_data, check_max_pixels, check_targets,
                             quality_to_step)
 from entropy import coder
-from entropy.contexts import LOSSLESS_STEP
+from entropy.steps import LOSSLESS_STEP
 from entropy.tables import EntropyTables
 
 __all__ = ["DEFAULT_QUALITY", "DEFAULT_SCALE", "DEFAULT_TEMPERATURE", "Decoded", "decode", "decode_array",

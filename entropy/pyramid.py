@@ -10,7 +10,7 @@ from typing import Protocol
 
 import numpy as np
 
-from entropy.contexts import LOSSLESS_STEP, band_steps
+from entropy.steps import LOSSLESS_STEP, band_steps
 from entropy.wavelet import Bands, dwt2, idwt2, levels_for, ycocg_channels, ycocg_forward
 
 # Per plane, per level, per orientation: |coefficient| / step of a lossy subband, None of a lossless one.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from entropy.contexts import LOSSLESS_STEP, band_step
+from entropy.steps import LOSSLESS_STEP, band_step
 from entropy import contexts, pyramid, walk
 
 # The first two entropy models' band-step formula, in floating point, exactly as it was written

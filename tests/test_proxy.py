@@ -10,7 +10,7 @@ import torch
 from codec.models import load_tables
 from entropy.fitting import collect_statistics
 from entropy.pyramid import ImageLayout, to_planes
-from entropy.contexts import band_steps
+from entropy.steps import band_steps
 from codec.training.proxy import laplace_bits, pyramid_bits, table_scales
 from entropy.wavelet import dwt2, levels_for
 from tests.conftest import photo_like

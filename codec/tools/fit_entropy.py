@@ -28,9 +28,10 @@ from codec.settings import quality_to_step
 from codec.pixels import list_images
 from codec.training.data import load_rgb, split_train_val
 from entropy import coder
-from entropy.contexts import (FEATURES, LOSSLESS_STEP, PHASES, WEIGHT_BITS, Evidence, Predictor, known_padded, pass_features,
+from entropy.contexts import (FEATURES, PHASES, WEIGHT_BITS, Evidence, Predictor, known_padded, pass_features,
                               pass_size, third_octave_thresholds)
 from entropy.fitting import fit_context_map
+from entropy.steps import LOSSLESS_STEP
 from entropy.tables import EntropyTables, build_family
 from entropy import contexts, fitting
 

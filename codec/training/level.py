@@ -39,7 +39,8 @@ from codec.training.data import PatchSampler, load_rgb, split_train_val
 from codec.training.loop import Schedule, cosine, keep_best, read_metrics, run
 from codec.training.proxy import deadzone, dequantize, pyramid_bits, table_scales
 from codec.training.split import deinterleave_high, dwt_level, idwt_level, interleave_high, merge, split
-from entropy.contexts import Predictor, band_steps
+from entropy.contexts import Predictor
+from entropy.steps import band_steps
 from entropy.tables import EntropyTables
 from entropy.wavelet import levels_for
 

@@ -130,7 +130,7 @@ def pyramid_bits(planes: list[tuple[Tensor, list[tuple[Tensor, Tensor, Tensor]]]
         planes: per plane, (LL (B, h, w), [(HL, LH, HH) finest first]) of continuous coefficients.
             Bands of one level must share a shape (even sides all the way down, as in training).
         kinds: "luma", "co" or "cg" per plane.
-        steps: per plane, the band steps as ``entropy.contexts.band_steps`` gives them.
+        steps: per plane, the band steps as ``entropy.steps.band_steps`` gives them.
         scales: :func:`table_scales` of the entropy model.
         predictor: scheme 4's (``EntropyTables.predictor``); its per-file bin shifts are taken as 0.
     """
