@@ -20,6 +20,9 @@ from codec.cli import UsageError
 def add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
     b = subparsers.add_parser("bench", help="rate-distortion benchmark", description="Sweep codecs over a folder of images; write CompressAI-format JSON, CSV, plots and BD-rates.")
     b.add_argument("--images", help="folder of test images")
+    b.add_argument("--held-out", action="store_true",
+                   help="only the photos the training split holds out of --images (e.g. ../shared/data/train): "
+                        "tuning on photos no model trained on, never on eval")
     b.add_argument("--merge", nargs="+", metavar="RUN", help="instead of coding: combine the results of earlier runs into one summary and plot")
     b.add_argument("--codecs", default="irr,jpeg,jpeg444,jpeg2000,hevc444,webp,avif,avif444,jxl",
                    help="comma-separated: irr (the default path), irr0 (its untrained level), irrl2, irra1 (its previous entropy models), irr1 (no network), irr2, irr4 (rescalers), jpeg, "
@@ -72,12 +75,19 @@ def _bench(args: argparse.Namespace) -> None:
     folder = Path(args.images)
     if not folder.is_dir():
         raise IrrError(f"not a folder: {folder}")
+    images = list_images(folder)
+    if args.held_out:
+        from codec.training.data import split_train_val
+
+        images = split_train_val(images)[1]
+        if not images:
+            raise IrrError(f"the training split holds out no photo of {folder} (it needs 12 photos or more)")
     if args.visual:
         from bench import visual
 
         targets = _numbers(args.targets, "--targets")
         only = [name.strip() for name in args.only.split(",")] if args.only else None
-        page = visual.build([codecs[k] for k in keys], list_images(folder), Path(args.out), targets, only,
+        page = visual.build([codecs[k] for k in keys], images, Path(args.out), targets, only,
                             Path(args.rd) if args.rd else None)
         print(f"wrote {page}")
         return
@@ -86,7 +96,7 @@ def _bench(args: argparse.Namespace) -> None:
     if args.speed:
         from bench import speed
 
-        report = speed.run([codecs[k] for k in keys], list_images(folder), args.megapixels)
+        report = speed.run([codecs[k] for k in keys], images, args.megapixels)
         Path(args.out).mkdir(parents=True, exist_ok=True)
         (Path(args.out) / "speed.json").write_text(json.dumps(report, indent=1))
         print(json.dumps(report, indent=1) if args.json else speed.markdown(report))
@@ -94,13 +104,13 @@ def _bench(args: argparse.Namespace) -> None:
     if args.rescaling:
         from bench import rescale
 
-        report = rescale.run(list_images(folder))
+        report = rescale.run(images)
         Path(args.out).mkdir(parents=True, exist_ok=True)
         (Path(args.out) / "rescaling.json").write_text(json.dumps(report, indent=1))
         print(json.dumps(report, indent=1) if args.json else rescale.markdown(report))
         return
     published = _published(args)
-    rows = run([codecs[k] for k in keys], list_images(folder), keep_icc=args.keep_icc)
+    rows = run([codecs[k] for k in keys], images, keep_icc=args.keep_icc)
     summary = write_outputs(Path(args.out), [codecs[k] for k in keys], rows, args.reference, published)
     if args.anchors:
         from bench.rd import compare_with_anchors

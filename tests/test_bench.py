@@ -219,3 +219,26 @@ def test_speed_run_times_every_codec_on_one_gapless_mosaic(tmp_path, capsys):
     assert [r["codec"] for r in report["rows"]] == ["irr", "jpeg"]
     assert all(r["encode_s"] > 0 and r["decode_s"] > 0 and r["bpp"] > 0 for r in report["rows"])
     assert "| irr | 75 |" in capsys.readouterr().out
+
+
+def test_held_out_runs_on_the_training_splits_held_out_photos_only(tmp_path, capsys):
+    from PIL import Image
+
+    from bench.cli import main
+    from codec.training.data import split_train_val
+
+    folder = tmp_path / "train"
+    folder.mkdir()
+    for i in range(13):  # 13 photos, two tiles each: the split holds out one photo, both its tiles
+        for t in (1, 2):
+            Image.fromarray(photo_like(16, 24, seed=i)).save(folder / f"photo{i:02d}_{t}of2.png")
+    held = split_train_val(sorted(folder.glob("*.png")))[1]
+    assert len(held) == 2
+    assert main(["bench", "--images", str(folder), "--held-out", "--codecs", "jpeg", "--out", str(tmp_path / "out")]) == 0
+    rows = (tmp_path / "out" / "rows.csv").read_text()
+    assert {p.name for p in held} == {name for name in (p.name for p in folder.glob("*.png")) if name in rows}
+    few = tmp_path / "few"
+    few.mkdir()
+    Image.fromarray(photo_like(16, 24)).save(few / "a.png")
+    assert main(["bench", "--images", str(few), "--held-out", "--codecs", "jpeg", "--out", str(tmp_path / "o2")]) != 0
+    assert "holds out no photo" in capsys.readouterr().err
