@@ -53,7 +53,6 @@ def add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
 def _bench(args: argparse.Namespace) -> None:
     from bench.codecs import available
     from bench.rd import run, write_outputs
-    from codec.pixels import list_images
 
     codecs, missing = available()
     keys = [k.strip() for k in args.codecs.split(",") if k.strip()]
@@ -75,19 +74,12 @@ def _bench(args: argparse.Namespace) -> None:
     folder = Path(args.images)
     if not folder.is_dir():
         raise IrrError(f"not a folder: {folder}")
-    images = list_images(folder)
-    if args.held_out:
-        from codec.training.data import split_train_val
-
-        images = split_train_val(images)[1]
-        if not images:
-            raise IrrError(f"the training split holds out no photo of {folder} (it needs 12 photos or more)")
     if args.visual:
         from bench import visual
 
         targets = _numbers(args.targets, "--targets")
         only = [name.strip() for name in args.only.split(",")] if args.only else None
-        page = visual.build([codecs[k] for k in keys], images, Path(args.out), targets, only,
+        page = visual.build([codecs[k] for k in keys], _images(folder, args.held_out), Path(args.out), targets, only,
                             Path(args.rd) if args.rd else None)
         print(f"wrote {page}")
         return
@@ -96,7 +88,7 @@ def _bench(args: argparse.Namespace) -> None:
     if args.speed:
         from bench import speed
 
-        report = speed.run([codecs[k] for k in keys], images, args.megapixels)
+        report = speed.run([codecs[k] for k in keys], _images(folder, args.held_out), args.megapixels)
         Path(args.out).mkdir(parents=True, exist_ok=True)
         (Path(args.out) / "speed.json").write_text(json.dumps(report, indent=1))
         print(json.dumps(report, indent=1) if args.json else speed.markdown(report))
@@ -104,13 +96,13 @@ def _bench(args: argparse.Namespace) -> None:
     if args.rescaling:
         from bench import rescale
 
-        report = rescale.run(images)
+        report = rescale.run(_images(folder, args.held_out))
         Path(args.out).mkdir(parents=True, exist_ok=True)
         (Path(args.out) / "rescaling.json").write_text(json.dumps(report, indent=1))
         print(json.dumps(report, indent=1) if args.json else rescale.markdown(report))
         return
     published = _published(args)
-    rows = run([codecs[k] for k in keys], images, keep_icc=args.keep_icc)
+    rows = run([codecs[k] for k in keys], _images(folder, args.held_out), keep_icc=args.keep_icc)
     summary = write_outputs(Path(args.out), [codecs[k] for k in keys], rows, args.reference, published)
     if args.anchors:
         from bench.rd import compare_with_anchors
@@ -118,6 +110,20 @@ def _bench(args: argparse.Namespace) -> None:
         summary["anchors"] = compare_with_anchors(Path(args.out), Path(args.anchors))
         (Path(args.out) / "summary.json").write_text(json.dumps(summary, indent=1))
     _print_summary(summary, args)
+
+
+def _images(folder: Path, held_out: bool) -> list[Path]:
+    """The folder's images, or with ``held_out`` only the photos the training split holds out."""
+    from codec.pixels import list_images
+
+    images = list_images(folder)
+    if held_out:
+        from codec.training.data import split_train_val
+
+        images = split_train_val(images)[1]
+        if not images:
+            raise IrrError(f"the training split holds out no photo of {folder} (it needs 12 photos or more)")
+    return images
 
 
 def _published(args: argparse.Namespace) -> list[dict]:
