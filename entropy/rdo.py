@@ -13,6 +13,11 @@ from entropy.pyramid import Magnitudes
 from entropy.tables import EntropyTables, value_bits
 from entropy.walk import walk
 
+try:
+    from entropy import _rdo as native
+except ImportError:  # built without a C compiler: the numpy path
+    native = None
+
 
 # Price of a bit in squared quantiser steps: the slope of D(R) = c 2^(-2R) at D = step^2 / 12, i.e.
 # high-rate theory's ln(2) / 6. On held-out training photos (scale 1, -q 16..80) it was also the best
@@ -21,10 +26,18 @@ RDO_LAMBDA = math.log(2) / 6
 
 
 def lower_where_cheaper(values: np.ndarray, mags: np.ndarray, rows: np.ndarray, bits: np.ndarray,
-                         tables: EntropyTables) -> np.ndarray:
+                         tables: EntropyTables, reference: bool = False) -> np.ndarray:
     """Rate-distortion quantisation: move a nonzero symbol one step towards zero where the bits it
     saves under its own context outweigh the distortion added (D + lambda R, in squared steps).
-    Encoder only: the decoder reads whatever symbols it is given; later contexts see the choice."""
+    Encoder only: the decoder reads whatever symbols it is given; later contexts see the choice.
+    The C pass (``entropy/_rdo.c``) decides as this numpy path does; ``reference`` takes the latter."""
+    if native is not None and not reference:
+        lowered = np.array(values, dtype=np.int32, copy=True)
+        native.lower(lowered, np.ascontiguousarray(mags, dtype=np.float32), np.ascontiguousarray(rows, dtype=np.uint8),
+                     np.ascontiguousarray(bits, dtype=np.float64), bits.shape[1],
+                     np.ascontiguousarray(tables.offsets, dtype=np.int32), np.ascontiguousarray(tables.lengths, dtype=np.int32),
+                     RDO_LAMBDA)
+        return lowered
     nonzero = np.flatnonzero(values)
     if nonzero.size == 0:
         return values

@@ -261,6 +261,26 @@ def test_rdo_moves_a_symbol_one_step_towards_zero_only_where_its_context_makes_t
     assert values.tolist() == [1, -1, 1, 3, 0]  # the caller's array is left alone
 
 
+def test_the_c_lowering_decides_as_the_numpy_path_does():
+    from codec import models
+    from entropy import rdo
+
+    if rdo.native is None:
+        pytest.skip("the C lowering was not built")
+    rng = np.random.default_rng(11)
+    for name in ("w97-adaptive-2", "w97-laplace-1"):
+        tables, _ = models.load_tables(name)
+        bits = tables.symbol_bits()
+        for scale in (0.7, 3.0, 40.0):  # mostly small values; then some beyond every table (overflow)
+            mags = np.abs(rng.laplace(0, scale, 20_000)).astype(np.float16)
+            values = (np.sign(rng.standard_normal(mags.size)) * np.floor(mags.astype(np.float64) + 1 / 3)).astype(np.int32)
+            rows = rng.integers(0, len(tables.offsets), mags.size).astype(np.uint8)
+            native = rdo.lower_where_cheaper(values, mags, rows, bits, tables)
+            reference = rdo.lower_where_cheaper(values, mags, rows, bits, tables, reference=True)
+            assert np.array_equal(native, reference), (name, scale)
+            assert np.any(native != values)  # the case lowers something
+
+
 def test_rdo_never_touches_lossless_bands_such_as_alpha(tables, monkeypatch):
     """Alpha is coded losslessly inside a lossy image: even at an absurd bit price it must come back exact."""
 
