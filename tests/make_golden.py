@@ -144,9 +144,21 @@ def cases_v1_x2r2() -> dict[str, bytes]:
     }
 
 
+def cases_v1_x4r2() -> dict[str, bytes]:
+    """Written 2026-12-04: container 1.0 files of the second x4 rescaler (irr-x4 r2), named
+    explicitly: a lossy and a lossless LR, gray, and an LR wider than one network tile."""
+    r2 = {"scale": 4, "network_revision": 2}
+    return {
+        "rgb-q60": codec.encode(photo_like(32, 40, seed=50), quality=60, **r2),
+        "rgb-lossless": codec.encode(photo_like(28, 36, seed=51), lossless=True, **r2),
+        "gray-q50": codec.encode(photo_like(21, 27, 1, seed=52), quality=50, **r2),
+        "rgb-q80-wide": codec.encode(large_photo(128, 1280), quality=80, **r2),
+    }
+
+
 CASES = {"v1": cases_v1, "v1.1": cases_v1_1, "v1-large": cases_v1_large, "v1.1-large": cases_v1_1_large,
          "v1.2": cases_v1_2, "v1.2-adaptive": cases_v1_2_adaptive, "v1.2-adaptive2": cases_v1_2_adaptive2,
-         "v1-x2r2": cases_v1_x2r2}
+         "v1-x2r2": cases_v1_x2r2, "v1-x4r2": cases_v1_x4r2}
 
 
 def main(version: str) -> None:
