@@ -96,15 +96,11 @@ class ContextScheme:
         """Activity at which each bin above the first starts."""
         return _HALF_OCTAVES if self.half_octave else tuple(1 << (b - 1) for b in range(1, N_BINS))
 
-    def phases(self) -> list[tuple[int, int]]:
-        """The 4-pass schemes' passes as (row, column) parities, in the order of :meth:`masks`."""
-        return list(PHASES)
-
     def masks(self, shape: tuple[int, int]) -> list[np.ndarray]:
         rows, cols = np.indices(shape)
         if self.passes == 2:
             return [(rows + cols) % 2 == 0, (rows + cols) % 2 == 1]
-        return [(rows % 2 == r0) & (cols % 2 == c0) for r0, c0 in self.phases()]
+        return [(rows % 2 == r0) & (cols % 2 == c0) for r0, c0 in PHASES]
 
     def neighbours(self, known: np.ndarray) -> np.ndarray:
         """Activity from already-decoded neighbours (``known`` is zero where not yet decoded)."""
@@ -122,7 +118,7 @@ class ContextScheme:
         return bins
 
 
-PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))  # the 4-pass schemes' passes: (row, column) parities
+PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))  # the 4-pass schemes' passes: (row, column) parities, in coding order
 _HALF_OCTAVES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48)
 SCHEMES = {1: ContextScheme(passes=2, half_octave=False), 2: ContextScheme(passes=4, half_octave=True),
            3: ContextScheme(passes=4, half_octave=True, detail_classes=True),
@@ -168,8 +164,9 @@ class Evidence:
 
     @cached_property
     def sources(self) -> list:
-        """The numpy path's form (computed once per band: its passes share it): the band-wide sources of the first five terms, gathered per pass
-        by :func:`pass_features` (no band-sized array is held: 24-MP encodes stay under 2 GiB).
+        """The numpy path's form, computed once per band (its passes share it): the band-wide
+        sources of the first five terms, gathered per pass by :func:`pass_features` (no band-sized
+        array is held: 24-MP encodes stay under 2 GiB).
 
         Each entry is None (absent: zero) or (grid, arrays): "parent" arrays are on the coarser
         band's grid (a coefficient reads (i // 2, j // 2)), "band" arrays on this band's (bands of
@@ -222,8 +219,7 @@ def _phase_sum(padded: np.ndarray, phase: tuple[int, int], offsets: tuple[tuple[
 def pass_features(evidence: list, phase: tuple[int, int], known: np.ndarray | None,
                   need: np.ndarray) -> list[np.ndarray | None]:
     """Every term of FEATURES but the constant at one pass's coefficients (``phase``: one of
-    ContextScheme.phases()),
-    where ``need`` says so. ``known``: |the band's values decoded in earlier passes| (zero
+    PHASES), where ``need`` says so. ``known``: |the band's values decoded in earlier passes| (zero
     elsewhere), edge-padded by 2, or None in the first pass."""
     *sources, shape = evidence
     out: list[np.ndarray | None] = [_gather(e, phase, shape) if e is not None and need[i] else None

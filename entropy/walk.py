@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from entropy.contexts import ContextScheme, Evidence, Predictor, stepset_of
+from entropy.contexts import PHASES, ContextScheme, Evidence, Predictor, stepset_of
 from entropy.pyramid import Magnitudes
 from entropy.wavelet import Bands
 
@@ -98,7 +98,7 @@ def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list
                         activity = activity + np.abs(luma_bands[level - 1][orientation])
                 band_magnitudes = None if magnitudes is None else magnitudes[plane_index][level - 1][orientation]
                 if scheme.learned:  # the same passes as strided views, not masks: a quarter of the work
-                    for pass_, (r0, c0) in enumerate(scheme.phases()):
+                    for pass_, (r0, c0) in enumerate(PHASES):
                         view = band[r0::2, c0::2]
                         if view.size == 0:
                             continue
