@@ -223,6 +223,8 @@ def test_training_for_recompressed_lrs_sees_jpeg_error_and_measures_it(tmp_path)
     cfg.lr_jpeg, cfg.validate_every = 50, 20
     metrics = train(cfg, progress=False)
     assert math.isfinite(metrics["val_jpeg75_gain_db"]) and math.isfinite(metrics["val_gain_db"])
+    assert metrics["val_mean_gain_db"] == pytest.approx((metrics["val_jpeg75_gain_db"] + metrics["val_gain_db"]) / 2)
+    assert json.loads((tmp_path / "run" / "best.json").read_text())["val_mean_gain_db"] == metrics["val_mean_gain_db"]
 
 
 def test_the_best_held_out_gain_is_kept_beside_the_last_weights(tmp_path):
@@ -239,3 +241,24 @@ def test_the_best_held_out_gain_is_kept_beside_the_last_weights(tmp_path):
     assert best["val_gain_db"] == max(r["val_gain_db"] for r in rows)
     assert best["step"] == max(rows, key=lambda r: r["val_gain_db"])["step"]
     assert deserialize((out / "best.safetensors").read_bytes()).config.hidden == 8
+
+
+def test_a_run_started_from_weights_fine_tunes_them(tmp_path):
+    from codec.models import serialize
+    from codec.network import InvertibleRescaler, NetworkConfig
+
+    data, out = make_data(tmp_path / "data"), tmp_path / "run"
+    torch.manual_seed(1)
+    start = InvertibleRescaler(NetworkConfig(scale=2, blocks_per_stage=1, hidden=6))
+    (tmp_path / "start.safetensors").write_bytes(serialize(start, "irr-x2", 1))
+    cfg = tiny(data, out, 10)  # blocks 2, hidden 8: the weights' own shape wins
+    cfg.init, cfg.lr = str(tmp_path / "start.safetensors"), 1e-5
+    train(cfg, progress=False)
+    tuned = deserialize((out / "weights.safetensors").read_bytes())
+    assert tuned.config == start.config
+    drift = max((a - b).abs().max().item() for a, b in zip(tuned.state_dict().values(), start.state_dict().values()))
+    assert 0 < drift < 1e-2  # moved, from the given weights rather than a fresh draw
+    cfg = tiny(data, tmp_path / "x4", 10)
+    cfg.init, cfg.scale = str(tmp_path / "start.safetensors"), 4
+    with pytest.raises(ValueError, match="no x4 rescaler"):
+        train(cfg, progress=False)

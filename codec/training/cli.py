@@ -36,8 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "rescaler: the x2/x4 invertible rescaler of --scale 2|4")
     t.add_argument("--tables", help="level: entropy tables whose contexts the rate proxy follows (default: the shipped "
                                     "model the level's files are coded with)")
-    t.add_argument("--init", help="level: weights file to start from, e.g. codec/weights/irr-level-r1.safetensors "
-                                  "(skips the warm start)")
+    t.add_argument("--init", help="weights file to start from, e.g. codec/weights/irr-level-r1.safetensors (a level "
+                                  "then skips its warm start) or codec/weights/irr-x2-r2.safetensors")
     t.add_argument("--scale", type=int, choices=(2, 4), help=f"rescaler: its scale (default {R.scale})")
     t.add_argument("--iterations", type=int, help=f"total iterations, a resume continues to this ({both('iterations')}; "
                                                   f"level: after a {L.pretrain}-step warm start)")

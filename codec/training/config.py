@@ -27,6 +27,7 @@ class RunConfig:
     log_every: int = 50
     checkpoint_every: int = 250
     validate_every: int = 500
+    init: str | None = None  # weights file to start from (a level then skips its prediction warm start)
 
 
 @dataclass
@@ -40,7 +41,6 @@ class LevelTrainConfig(RunConfig):
     checkpoint_every: int = 200
     validate_every: int = 250
     tables: str | None = None  # entropy tables the rate proxy follows; None: models.LEVEL_ENTROPY_MODEL's
-    init: str | None = None  # weights file to start from (then no prediction warm start)
     pretrain: int = 2000  # steps of the first prediction subnet alone on plain detail prediction (MSE)
     pretrain_lr: float = 2e-3
     min_step: float = 1.0  # quantiser steps drawn log-uniformly in [min_step, max_step]
