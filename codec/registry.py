@@ -11,7 +11,7 @@ from bitstream.errors import WeightsMismatchError
 # name -> {revision: file name in codec/weights}. Append only.
 REGISTRY: dict[str, dict[int, str]] = {
     "irr-x2": {1: "irr-x2-r1.safetensors", 2: "irr-x2-r2.safetensors"},
-    "irr-x4": {1: "irr-x4-r1.safetensors", 2: "irr-x4-r2.safetensors"},
+    "irr-x4": {1: "irr-x4-r1.safetensors", 2: "irr-x4-r2.safetensors", 3: "irr-x4-r3.safetensors"},
     # r0 is the untrained level (zero-initialised couplings: exactly the 9/7 level), kept for the
     # ablation that measures what training bought; r1 on are trained (``irr train``).
     "irr-level": {0: "irr-level-r0.safetensors", 1: "irr-level-r1.safetensors"},

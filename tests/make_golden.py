@@ -156,9 +156,22 @@ def cases_v1_x4r2() -> dict[str, bytes]:
     }
 
 
+def cases_v1_x4r3() -> dict[str, bytes]:
+    """Written 2026-12-05: the same cases with the third x4 rescaler (irr-x4 r3, the x4-r2 run's
+    held-out best at step 36 000)."""
+    r3 = {"scale": 4, "network_revision": 3}
+    return {
+        "rgb-q60": codec.encode(photo_like(32, 40, seed=50), quality=60, **r3),
+        "rgb-lossless": codec.encode(photo_like(28, 36, seed=51), lossless=True, **r3),
+        "gray-q50": codec.encode(photo_like(21, 27, 1, seed=52), quality=50, **r3),
+        "rgb-q80-wide": codec.encode(large_photo(128, 1280), quality=80, **r3),
+    }
+
+
 CASES = {"v1": cases_v1, "v1.1": cases_v1_1, "v1-large": cases_v1_large, "v1.1-large": cases_v1_1_large,
          "v1.2": cases_v1_2, "v1.2-adaptive": cases_v1_2_adaptive, "v1.2-adaptive2": cases_v1_2_adaptive2,
-         "v1-x2r2": cases_v1_x2r2, "v1-x4r2": cases_v1_x4r2}
+         "v1-x2r2": cases_v1_x2r2, "v1-x4r2": cases_v1_x4r2,
+         "v1-x4r3": cases_v1_x4r3}
 
 
 def main(version: str) -> None:
