@@ -120,7 +120,11 @@ def local_contrast(low: Tensor) -> Tensor:
     """The low band minus its 3x3 mean, at the detail's scale: what predicts detail is edges, not
     brightness (measured: a predictor fed this reaches in 1 000 steps the detail-energy reduction
     that one fed the low band itself needs ~2 500 for, 16 % against 7.5 % at equal steps)."""
-    mean = nn.functional.avg_pool2d(nn.functional.pad(low, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+    # Separable sums on a contiguous copy, not avg_pool2d: on the channels-last tensors the
+    # channels-last weights leave behind, avg_pool2d took 4 ms per 288-sample tile, these 0.3.
+    padded = nn.functional.pad(low.contiguous(), (1, 1, 1, 1), mode="replicate")
+    rows = padded[:, :, :-2] + padded[:, :, 1:-1] + padded[:, :, 2:]
+    mean = (rows[..., :-2] + rows[..., 1:-1] + rows[..., 2:]) / 9
     return (low - mean) / HIGH_SCALE
 
 
