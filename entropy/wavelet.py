@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
+try:
+    from entropy import _lifting as native
+except ImportError:  # built without a C compiler: the numpy path
+    native = None
+
 Bands = list[tuple[np.ndarray, np.ndarray, np.ndarray]]  # per level, finest first: (HL, LH, HH)
 
 
@@ -51,52 +56,77 @@ def _even_neighbours(odd: np.ndarray, n_even: int) -> np.ndarray:
     return left + right
 
 
-# Each wavelet is a list of lifting steps (updates odd samples?, integer step on the neighbour sum).
-# 5/3: JPEG 2000's reversible filter. 9/7: the CDF 9/7 lifting factors (Daubechies-Sweldens) in
-# 16-bit fixed point, each step rounded to an integer, so the transform is integer-exact everywhere;
-# its subband gains are left unnormalised (the quantiser steps absorb them).
+# Each wavelet is a list of lifting steps: (updates the odd samples?, kind, constant), applied to
+# the sum of each sample's two neighbours of the other parity. 5/3: JPEG 2000's reversible filter.
+# 9/7: the CDF 9/7 lifting factors (Daubechies-Sweldens) in 16-bit fixed point, each step rounded to
+# an integer, so the transform is integer-exact everywhere; its subband gains are left unnormalised
+# (the quantiser steps absorb them).
 _Q = 16
 CDF97 = (-1.586134342059924, -0.052980118572961, 0.882911075530934, 0.443506852043971)
-
-
-def _fixed_point(a: float):
-    """n -> round(a * n) in 16-bit fixed point: the product in int64, the result int32 (coefficients
-    stay far below 2^31: 8-bit samples with 4 fraction bits and the 9/7 gains), half the memory."""
-    c = int(round(a * (1 << _Q)))
-    return lambda n: ((c * n.astype(np.int64) + (1 << (_Q - 1))) >> _Q).astype(np.int32)
-
-
+FIXED_POINT, PREDICT_53, UPDATE_53 = 0, 1, 2
 _LIFTING = {
-    "5/3": ((True, lambda n: -(n >> 1)), (False, lambda n: (n + 2) >> 2)),
-    "9/7": tuple((i % 2 == 0, _fixed_point(a)) for i, a in enumerate(CDF97)),
+    "5/3": ((True, PREDICT_53, 0), (False, UPDATE_53, 0)),
+    "9/7": tuple((i % 2 == 0, FIXED_POINT, int(round(a * (1 << _Q)))) for i, a in enumerate(CDF97)),
 }
 # The lossy 9/7 path works on samples with this many fractional bits, so the lifting steps' rounding
 # stays far below the quantiser's noise (integer 9/7 on plain integers costs ~1 dB at high rates).
 FRACTION_BITS = {"5/3": 0, "9/7": 4}
+_NATIVE_STEPS = {name: np.array(steps, dtype=np.int64).tobytes() for name, steps in _LIFTING.items()}
 
 
-def _lift_forward(x: np.ndarray, wavelet: str) -> tuple[np.ndarray, np.ndarray]:
-    """One lifting pass along axis 0: x (n, ...) -> low (ceil(n/2), ...), high (floor(n/2), ...)."""
+def _step(kind: int, c: int, n: np.ndarray) -> np.ndarray:
+    """A lifting step's value for neighbour sums ``n`` (int32). The 9/7 product is taken in int64 and
+    the result kept in int32 (coefficients stay far below 2^31: 8-bit samples with 4 fraction bits
+    and the 9/7 gains), half the memory."""
+    if kind == PREDICT_53:
+        return -(n >> 1)
+    if kind == UPDATE_53:
+        return (n + 2) >> 2
+    return ((c * n.astype(np.int64) + (1 << (_Q - 1))) >> _Q).astype(np.int32)
+
+
+def _lift_forward(x: np.ndarray, wavelet: str, axis: int, reference: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """One lifting pass of a 2-D int32 array along ``axis``: low (the ceil half), high (the floor half).
+
+    The C pass (``entropy/_lifting.c``) gives the numpy path's integers; ``reference`` takes the latter."""
+    if native is not None and not reference:
+        x = np.ascontiguousarray(x, dtype=np.int32)
+        n, m = x.shape
+        halves = [((n + 1) // 2, m), (n // 2, m)] if axis == 0 else [(n, (m + 1) // 2), (n, m // 2)]
+        low, high = (np.empty(shape, np.int32) for shape in halves)
+        native.forward(x, low, high, n, m, axis, _NATIVE_STEPS[wavelet])
+        return low, high
+    if axis == 1:
+        return tuple(a.T for a in _lift_forward(x.T, wavelet, 0, reference=True))
     even, odd = x[0::2], x[1::2]
     if odd.shape[0] == 0:
         return even.copy(), odd.copy()
-    for on_odd, step in _LIFTING[wavelet]:
+    for on_odd, kind, c in _LIFTING[wavelet]:
         if on_odd:
-            odd = odd + step(_odd_neighbours(even, odd.shape[0]))
+            odd = odd + _step(kind, c, _odd_neighbours(even, odd.shape[0]))
         else:
-            even = even + step(_even_neighbours(odd, even.shape[0]))
+            even = even + _step(kind, c, _even_neighbours(odd, even.shape[0]))
     return even, odd
 
 
-def _lift_inverse(low: np.ndarray, high: np.ndarray, wavelet: str) -> np.ndarray:
+def _lift_inverse(low: np.ndarray, high: np.ndarray, wavelet: str, axis: int, reference: bool = False) -> np.ndarray:
+    """Exact inverse of :func:`_lift_forward`."""
+    if native is not None and not reference:
+        low, high = (np.ascontiguousarray(a, dtype=np.int32) for a in (low, high))
+        n, m = (low.shape[0] + high.shape[0], low.shape[1]) if axis == 0 else (low.shape[0], low.shape[1] + high.shape[1])
+        x = np.empty((n, m), np.int32)
+        native.inverse(low, high, x, n, m, axis, _NATIVE_STEPS[wavelet])
+        return x
+    if axis == 1:
+        return _lift_inverse(low.T, high.T, wavelet, 0, reference=True).T
     even, odd = low, high
     if odd.shape[0] == 0:
         return even.copy()
-    for on_odd, step in reversed(_LIFTING[wavelet]):
+    for on_odd, kind, c in reversed(_LIFTING[wavelet]):
         if on_odd:
-            odd = odd - step(_odd_neighbours(even, odd.shape[0]))
+            odd = odd - _step(kind, c, _odd_neighbours(even, odd.shape[0]))
         else:
-            even = even - step(_even_neighbours(odd, even.shape[0]))
+            even = even - _step(kind, c, _even_neighbours(odd, even.shape[0]))
     x = np.empty((even.shape[0] + odd.shape[0], *even.shape[1:]), dtype=even.dtype)
     x[0::2], x[1::2] = even, odd
     return x
@@ -112,9 +142,9 @@ def dwt2(plane: np.ndarray, levels: int, wavelet: str = "5/3", shifted: bool = F
     shift = 0 if shifted else FRACTION_BITS[wavelet]
     ll = plane.astype(np.int32) << shift
     for _ in range(levels):
-        low_w, high_w = (a.T for a in _lift_forward(ll.T, wavelet))  # along width
-        ll, lh = _lift_forward(low_w, wavelet)  # along height
-        hl, hh = _lift_forward(high_w, wavelet)
+        low_w, high_w = _lift_forward(ll, wavelet, 1)  # along width
+        ll, lh = _lift_forward(low_w, wavelet, 0)  # along height
+        hl, hh = _lift_forward(high_w, wavelet, 0)
         bands.append((hl, lh, hh))
     return ll, bands
 
@@ -123,9 +153,9 @@ def idwt2(ll: np.ndarray, bands: Bands, wavelet: str = "5/3", shifted: bool = Fa
     """Inverse of :func:`dwt2` (exact for unquantised coefficients), back to plain integers unless
     ``shifted`` (then the fixed-point low band of the level above ``bands``)."""
     for hl, lh, hh in reversed(bands):
-        low_w = _lift_inverse(ll, lh, wavelet)
-        high_w = _lift_inverse(hl, hh, wavelet)
-        ll = _lift_inverse(low_w.T, high_w.T, wavelet).T
+        low_w = _lift_inverse(ll, lh, wavelet, 0)
+        high_w = _lift_inverse(hl, hh, wavelet, 0)
+        ll = _lift_inverse(low_w, high_w, wavelet, 1)
     shift = 0 if shifted else FRACTION_BITS[wavelet]
     return (ll + (1 << (shift - 1))) >> shift if shift else ll
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from entropy import wavelet
 from entropy.wavelet import dwt2, idwt2, levels_for, ycocg_forward, ycocg_inverse
 
 
@@ -15,6 +16,37 @@ def test_wavelet_is_exactly_invertible(shape, levels, wavelet):
     x = np.random.default_rng(sum(shape)).integers(-300, 300, shape).astype(np.int32)
     ll, bands = dwt2(x, levels, wavelet)
     assert np.array_equal(idwt2(ll, bands, wavelet), x)
+
+
+@pytest.mark.skipif(wavelet.native is None, reason="the C kernel was not built")
+@pytest.mark.parametrize("limit", [300, 1 << 22, (1 << 31) - 1])  # the last: every int32, wrap-around included
+def test_the_c_lifting_gives_the_numpy_paths_integers(limit):
+    rng = np.random.default_rng(limit)
+    for trial in range(150):
+        shape = tuple(int(v) for v in rng.integers(1, 24, 2))
+        x = rng.integers(-limit, limit, shape, dtype=np.int64).astype(np.int32)
+        for name in ("5/3", "9/7"):
+            for axis in (0, 1):
+                got = wavelet._lift_forward(x, name, axis)
+                want = wavelet._lift_forward(x, name, axis, reference=True)
+                for g, w in zip(got, want):
+                    assert g.dtype == np.int32 and np.array_equal(g, w), (trial, shape, name, axis)
+                back = wavelet._lift_inverse(*want, name, axis)
+                assert np.array_equal(back, wavelet._lift_inverse(*want, name, axis, reference=True))
+                if limit == 300:
+                    assert np.array_equal(back, x)
+
+
+@pytest.mark.skipif(wavelet.native is None, reason="the C kernel was not built")
+def test_the_c_lifting_refuses_buffers_that_do_not_match_the_shape():
+    x = np.zeros((4, 6), np.int32)
+    steps = wavelet._NATIVE_STEPS["9/7"]
+    with pytest.raises(ValueError):
+        wavelet.native.forward(x, np.empty((2, 6), np.int32), np.empty((1, 6), np.int32), 4, 6, 0, steps)
+    with pytest.raises(ValueError):
+        wavelet.native.inverse(np.zeros((4, 3), np.int32), np.zeros((4, 3), np.int32), np.empty((4, 5), np.int32), 4, 6, 1, steps)
+    with pytest.raises(ValueError):
+        wavelet.native.forward(x, np.empty((2, 6), np.int32), np.empty((2, 6), np.int32), 4, 6, 0, b"\0" * 23)
 
 
 def test_wavelet_concentrates_a_smooth_image_in_the_low_band():
