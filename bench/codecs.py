@@ -150,6 +150,9 @@ def available() -> tuple[dict[str, Codec], dict[str, str]]:
         Codec("irr0", "irr, untrained level (r0)", "irr codec.encode(quality=q, network_revision=0): the learned "
               "level before training, i.e. the 9/7 level itself (the ablation of training)",
               "quality", IRR_QUALITIES, _irr_encoder(None, network_revision=0), _irr_decode),
+        Codec("irrlr1", "irr, level r1", "irr codec.encode(quality=q, network_revision=1): the previous learned "
+              "level (two coupling blocks of 32 channels; the default r2 has one of 16)",
+              "quality", IRR_QUALITIES, _irr_encoder(None, network_revision=1), _irr_decode),
         Codec("irrl2", "irr, entropy model w97-laplace-2", "irr codec.encode(quality=q, entropy_model='w97-laplace-2'): "
               "the learned level with the entropy model before w97-adaptive-1", "quality", IRR_QUALITIES,
               _irr_encoder(None, entropy_model="w97-laplace-2"), _irr_decode),
