@@ -89,6 +89,22 @@ bad:
     return 0;
 }
 
+/* The shape of a call, checked against its buffers: x is (n, m) int32, low and high its ceil and
+ * floor halves along axis; sets ne, no (even and odd counts) and the wavelet. */
+static int check_call(const Py_buffer *x, const Py_buffer *low, const Py_buffer *high, Py_ssize_t n, Py_ssize_t m,
+                      int axis, const Py_buffer *steps, Wavelet *w, Py_ssize_t *ne, Py_ssize_t *no) {
+    if (!parse_wavelet(steps, w)) return 0;
+    Py_ssize_t len = axis == 0 ? n : m, other = axis == 0 ? m : n;
+    *ne = (len + 1) / 2;
+    *no = len / 2;
+    if (n < 0 || m < 0 || (axis != 0 && axis != 1) || (n > 0 && m > PY_SSIZE_T_MAX / 4 / n) ||
+        x->len != n * m * 4 || low->len != *ne * other * 4 || high->len != *no * other * 4) {
+        PyErr_SetString(PyExc_ValueError, "x int32 (n, m); low and high int32 halves along axis 0 or 1");
+        return 0;
+    }
+    return 1;
+}
+
 /* forward(x, low, high, n, m, axis, steps): one lifting pass of the (n, m) int32 array x along
  * axis 0 or 1 into low (the ceil half) and high (the floor half). */
 static PyObject *forward(PyObject *Py_UNUSED(self), PyObject *args) {
@@ -99,13 +115,8 @@ static PyObject *forward(PyObject *Py_UNUSED(self), PyObject *args) {
     Wavelet w;
     if (!PyArg_ParseTuple(args, "y*w*w*nniy*", &x, &low, &high, &n, &m, &axis, &steps)) return NULL;
     PyObject *result = NULL;
-    Py_ssize_t len = axis == 0 ? n : m, other = axis == 0 ? m : n, ne = (len + 1) / 2, no = len / 2;
-    if (!parse_wavelet(&steps, &w)) goto done;
-    if (n < 0 || m < 0 || (axis != 0 && axis != 1) || x.len != n * m * 4 || low.len != ne * other * 4 ||
-        high.len != no * other * 4) {
-        PyErr_SetString(PyExc_ValueError, "x int32 (n, m); low and high int32 halves along axis 0 or 1");
-        goto done;
-    }
+    Py_ssize_t ne, no;
+    if (!check_call(&x, &low, &high, n, m, axis, &steps, &w, &ne, &no)) goto done;
     const int32_t *src = (const int32_t *)x.buf;
     int32_t *e = (int32_t *)low.buf, *o = (int32_t *)high.buf;
     Py_BEGIN_ALLOW_THREADS
@@ -148,15 +159,10 @@ static PyObject *inverse(PyObject *Py_UNUSED(self), PyObject *args) {
     if (!PyArg_ParseTuple(args, "y*y*w*nniy*", &low, &high, &x, &n, &m, &axis, &steps)) return NULL;
     PyObject *result = NULL;
     int32_t *scratch = NULL;
-    Py_ssize_t len = axis == 0 ? n : m, other = axis == 0 ? m : n, ne = (len + 1) / 2, no = len / 2;
-    if (!parse_wavelet(&steps, &w)) goto done;
-    if (n < 0 || m < 0 || (axis != 0 && axis != 1) || x.len != n * m * 4 || low.len != ne * other * 4 ||
-        high.len != no * other * 4) {
-        PyErr_SetString(PyExc_ValueError, "x int32 (n, m); low and high int32 halves along axis 0 or 1");
-        goto done;
-    }
+    Py_ssize_t ne, no;
+    if (!check_call(&x, &low, &high, n, m, axis, &steps, &w, &ne, &no)) goto done;
     /* the inputs are read only: lift a copy (axis 1: one row at a time) */
-    Py_ssize_t scratch_len = axis == 0 ? len * STRIP : len;
+    Py_ssize_t len = ne + no, scratch_len = axis == 0 ? len * STRIP : len;
     scratch = (int32_t *)malloc((size_t)(scratch_len > 0 ? scratch_len : 1) * 4);
     if (scratch == NULL) {
         PyErr_NoMemory();
