@@ -1,6 +1,6 @@
 /* The integer lifting wavelets of entropy/wavelet.py in C: one pass over the samples per lifting
  * step instead of numpy's temporaries (an int64 product and three int32 arrays per step), with the
- * GIL released so that planes can be transformed in parallel threads.
+ * GIL released while it runs (nothing calls it from parallel threads yet).
  *
  * The same integer operations as the numpy path, including its wrap-around: neighbour sums in
  * int32, the 9/7 products in int64, each result truncated back to int32. Every coefficient is the
