@@ -13,6 +13,14 @@
 #include <stdint.h>
 #include <string.h>
 
+/* The row loops also get an AVX2 clone, chosen at load time where the CPU has it (GCC/Clang on
+ * x86-64 ELF, which have ifuncs); integer arithmetic, so both clones give the same bins. */
+#if defined(__x86_64__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
+#define MULTIVERSIONED __attribute__((target_clones("avx2", "default")))
+#else
+#define MULTIVERSIONED
+#endif
+
 #define N_FEATURES 9 /* parent, parent ring, other bands, luma, co, direct, diagonal, knight, one */
 
 typedef struct {
@@ -102,11 +110,71 @@ static inline __attribute__((always_inline)) int64_t weighted(const Pass *restri
     return (int64_t)mu;
 }
 
+/* mu[b] += feature[b] * weight over [lo, hi), as term() does it: the wrapped int32 feature times the
+ * int64 weight, modulo 2^64 (unsigned: no overflow to be undefined). */
+static inline void add_term(uint64_t *restrict mu, const uint32_t *restrict feature, int64_t weight, Py_ssize_t lo,
+                            Py_ssize_t hi) {
+    for (Py_ssize_t b = lo; b < hi; b++) mu[b] += (uint64_t)(int64_t)(int32_t)feature[b] * (uint64_t)weight;
+}
+
+/* |g| at (i, c0 + 2b) for b in [lo, hi) into f (f[b] = ..., or += with ``add``). */
+static inline void strided_abs(uint32_t *restrict f, const int32_t *restrict p, Py_ssize_t lo, Py_ssize_t hi, int add) {
+    if (add)
+        for (Py_ssize_t b = lo; b < hi; b++) f[b] += abs32(p[2 * b]);
+    else
+        for (Py_ssize_t b = lo; b < hi; b++) f[b] = abs32(p[2 * b]);
+}
+
+/* weighted() of one row's interior coefficients b in [lo, hi) (no read needs clamping there), a
+ * term at a time over the row: the same sums in the same integer types, in loops the compiler
+ * vectorises, where the per-coefficient path re-tests every source for every coefficient. */
+MULTIVERSIONED static void interior_row(const Pass *restrict P, Py_ssize_t a, Py_ssize_t i, int c0, Py_ssize_t lo, Py_ssize_t hi,
+                         uint64_t *restrict mu, uint32_t *restrict f) {
+    const int64_t *w = P->w;
+    for (Py_ssize_t b = lo; b < hi; b++) mu[b] = (uint64_t)w[8];
+    if (P->use_parent) {
+        const int32_t *p = P->parent.p + a * P->parent.w;
+        for (Py_ssize_t b = lo; b < hi; b++) f[b] = abs32(p[b]);
+        add_term(mu, f, w[0], lo, hi);
+    }
+    if (P->use_ring) add_term(mu, P->ring + a * P->parent.w, w[1], lo, hi);
+    if (P->use_others) {
+        for (int k = 0; k < P->n_others; k++) strided_abs(f, P->others[k].p + i * P->others[k].w + c0, lo, hi, k > 0);
+        add_term(mu, f, w[2], lo, hi);
+    }
+    if (P->use_luma) {
+        strided_abs(f, P->luma.p + i * P->luma.w + c0, lo, hi, 0);
+        add_term(mu, f, w[3], lo, hi);
+    }
+    if (P->use_co) {
+        strided_abs(f, P->co.p + i * P->co.w + c0, lo, hi, 0);
+        add_term(mu, f, w[4], lo, hi);
+    }
+    for (int t = 0; t < 3; t++) {
+        if (!P->use_phase[t]) continue;
+        const Grid *g = &P->band;
+        for (Py_ssize_t b = lo; b < hi; b++) f[b] = 0;
+        for (int k = 0; k < P->n_known[t]; k++)
+            strided_abs(f, g->p + (i + P->known_offsets[t][k][0]) * g->w + c0 + P->known_offsets[t][k][1], lo, hi, 1);
+        add_term(mu, f, w[5 + t], lo, hi);
+    }
+}
+
 /* The parent ring of every parent coefficient, once per pass rather than once per coefficient;
  * the numpy path takes |.| of the summed (wrapping) ring, so this does too. */
 static void parent_rings(const Grid *g, uint32_t *ring) {
     for (Py_ssize_t i = 0; i < g->h; i++) {
-        for (Py_ssize_t j = 0; j < g->w; j++) {
+        Py_ssize_t j = 0;
+        for (; j < g->w; j++) {
+            if (i > 0 && i < g->h - 1 && j == 1) { /* the row's interior: no clamping */
+                const int32_t *up = g->p + (i - 1) * g->w, *at = up + g->w, *down = at + g->w;
+                for (; j < g->w - 1; j++) {
+                    uint32_t total = abs32(up[j]) + abs32(down[j]) + abs32(at[j - 1]) + abs32(at[j + 1]) +
+                                     abs32(up[j - 1]) + abs32(up[j + 1]) + abs32(down[j - 1]) + abs32(down[j + 1]);
+                    ring[i * g->w + j] = abs32((int32_t)total);
+                }
+                if (j == g->w) break;
+            }
             uint32_t total = 0;
             for (int k = 0; k < 4; k++) total += mag(g, i + DIRECT[k][0], j + DIRECT[k][1]);
             for (int k = 0; k < 4; k++) total += mag(g, i + DIAGONAL[k][0], j + DIAGONAL[k][1]);
@@ -144,23 +212,71 @@ static void interior_range(const Pass *P, int dim, int r0, Py_ssize_t n, Py_ssiz
     }
 }
 
-/* below[L]: how many thresholds are < 2^L (L = 0..63); a positive m >= 2^(bit length - 1) is
- * past all of those, so counting the thresholds <= m (searchsorted, side right) scans one octave. */
-static void octave_starts(const int64_t *thresholds, Py_ssize_t n, Py_ssize_t below[64]) {
-    Py_ssize_t k = 0;
-    for (int L = 0; L < 64; L++) {
-        while (k < n && thresholds[k] < (L == 63 ? INT64_MAX : ((int64_t)1 << L))) k++;
-        below[L] = k;
-    }
+/* Binning m > 0 (searchsorted side right: the thresholds <= m) by a bucket table. A bucket is m
+ * itself below 32, else its bit length and the 4 bits after its leading one (16 buckets an
+ * octave); ``before[key]`` counts the thresholds below the bucket's first value, all of them <= m,
+ * and at most ``steps`` thresholds lie in one bucket (one for third octaves): that many branchless
+ * comparisons against the thresholds padded with INT64_MAX finish the count. */
+#define N_BUCKETS (32 + 58 * 16)
+
+typedef struct {
+    Py_ssize_t before[N_BUCKETS];
+    int64_t *padded; /* the thresholds, then ``steps`` INT64_MAX */
+    Py_ssize_t n;
+    int steps;
+} Binner;
+
+static inline int bucket_of(uint64_t m) { /* m >= 1 */
+    int length = 64 - __builtin_clzll(m);
+    return length <= 5 ? (int)m : 32 + (length - 6) * 16 + (int)((m >> (length - 5)) & 15);
 }
 
-static inline int64_t bin_of(int64_t m, const int64_t *thresholds, Py_ssize_t n_thresholds, const Py_ssize_t below[64],
-                             int shift, int n_bins) {
-    if (m <= 0) return 0;
-    Py_ssize_t count = below[63 - __builtin_clzll((uint64_t)m)];
-    while (count < n_thresholds && thresholds[count] <= m) count++;
+static inline uint64_t bucket_start(int key) {
+    if (key < 32) return (uint64_t)key;
+    int length = 6 + (key - 32) / 16;
+    return (uint64_t)(16 + (key - 32) % 16) << (length - 5);
+}
+
+/* 0, or -1 with an exception set (no memory). */
+static int binner_init(Binner *B, const int64_t *thresholds, Py_ssize_t n) {
+    Py_ssize_t k = 0;
+    B->steps = 0;
+    B->n = n;
+    for (int key = 1; key < N_BUCKETS; key++) {
+        uint64_t start = bucket_start(key), next = key + 1 < N_BUCKETS ? bucket_start(key + 1) : (uint64_t)INT64_MAX + 1;
+        while (k < n && thresholds[k] < (int64_t)start) k++; /* thresholds ascend, so k only grows */
+        B->before[key] = k;
+        Py_ssize_t in = 0;
+        while (k + in < n && (uint64_t)thresholds[k + in] < next) in++;
+        if (in > B->steps) B->steps = (int)in;
+    }
+    B->before[0] = 0;
+    if (!(B->padded = PyMem_RawMalloc(sizeof(int64_t) * (n + B->steps + 1)))) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memcpy(B->padded, thresholds, sizeof(int64_t) * n);
+    for (int s = 0; s <= B->steps; s++) B->padded[n + s] = INT64_MAX;
+    return 0;
+}
+
+static inline __attribute__((always_inline)) int64_t bin_of(int64_t m, const Binner *B, int shift, int n_bins,
+                                                             const int steps) {
+    uint64_t positive = m > 0 ? (uint64_t)m : 1;
+    Py_ssize_t count = B->before[bucket_of(positive)];
+    for (int s = 0; s < steps; s++) count += B->padded[count] <= m;
+    if (count > B->n) count = B->n; /* m == INT64_MAX passes the padding too */
     int64_t bin = 1 + count + shift;
-    return shift == 0 ? bin : (bin < 1 ? 1 : (bin > n_bins - 1 ? n_bins - 1 : bin));
+    if (shift) bin = bin < 1 ? 1 : (bin > n_bins - 1 ? n_bins - 1 : bin);
+    return m > 0 ? bin : 0;
+}
+
+/* A row's weighted sums -> their bins, in place; one threshold a bucket (third octaves) unrolled. */
+static void bin_row(int64_t *row, Py_ssize_t n, const Binner *B, int shift, int n_bins) {
+    if (B->steps == 1)
+        for (Py_ssize_t b = 0; b < n; b++) row[b] = bin_of(row[b], B, shift, n_bins, 1);
+    else
+        for (Py_ssize_t b = 0; b < n; b++) row[b] = bin_of(row[b], B, shift, n_bins, B->steps);
 }
 
 /* A 2-D C-contiguous int32 array (or None: absent) as a Grid; -1 with an exception if neither. */
@@ -194,6 +310,9 @@ static PyObject *bins(PyObject *Py_UNUSED(self), PyObject *args) {
                           &co_obj, &weights_view, &thresholds_view, &shift, &n_bins, &out_view))
         return NULL;
     Py_buffer views[4 + MAX_OTHERS] = {{0}};
+    Binner binner = {.padded = NULL};
+    uint32_t *scratch = NULL;
+    Pass P = {.ring = NULL};
     Grid band, parent, luma, co, others[MAX_OTHERS];
     int n_others = 0;
     PyObject *result = NULL;
@@ -221,12 +340,11 @@ static PyObject *bins(PyObject *Py_UNUSED(self), PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "out must hold one int64 per coefficient of the pass");
         goto done;
     }
-    Pass P = {.band = band, .parent = parent, .luma = luma, .co = co, .n_others = n_others, .known = known};
+    P = (Pass){.band = band, .parent = parent, .luma = luma, .co = co, .n_others = n_others, .known = known};
     memcpy(P.w, weights_view.buf, sizeof P.w);
     for (int k = 0; k < n_others; k++) P.others[k] = others[k];
     P.use_parent = parent.p && P.w[0];
     P.use_ring = parent.p && P.w[1];
-    P.ring = NULL;
     P.use_others = n_others && P.w[2];
     P.use_luma = luma.p && P.w[3];
     P.use_co = co.p && P.w[4];
@@ -243,14 +361,14 @@ static PyObject *bins(PyObject *Py_UNUSED(self), PyObject *args) {
         }
     }
     const int64_t *thresholds = (const int64_t *)thresholds_view.buf;
-    Py_ssize_t n_thresholds = thresholds_view.len / 8, below[64];
+    Py_ssize_t n_thresholds = thresholds_view.len / 8;
     for (Py_ssize_t k = 1; k < n_thresholds; k++) {
         if (thresholds[k] < thresholds[k - 1]) {
             PyErr_SetString(PyExc_ValueError, "thresholds must ascend");
             goto done;
         }
     }
-    octave_starts(thresholds, n_thresholds, below);
+    if (binner_init(&binner, thresholds, n_thresholds) < 0) goto done;
     int64_t *restrict out = (int64_t *)out_view.buf;
     Py_ssize_t row_lo, row_hi, col_lo, col_hi;
     interior_range(&P, 0, r0, n_rows, &row_lo, &row_hi);
@@ -259,24 +377,31 @@ static PyObject *bins(PyObject *Py_UNUSED(self), PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
+    if (!(scratch = PyMem_RawMalloc(sizeof(uint32_t) * (n_cols + 1)))) {
+        PyErr_NoMemory();
+        goto done;
+    }
     Py_BEGIN_ALLOW_THREADS
     if (P.use_ring) parent_rings(&parent, P.ring);
     for (Py_ssize_t a = 0; a < n_rows; a++) {
         Py_ssize_t i = r0 + 2 * a;
-        int row_inside = a >= row_lo && a <= row_hi;
-        for (Py_ssize_t b = 0; b < n_cols; b++) {
-            Py_ssize_t j = c0 + 2 * b;
-            int64_t m;
-            if (row_inside && b >= col_lo && b <= col_hi) m = weighted(&P, a, b, i, j, 1);
-            else m = weighted(&P, a, b, i, j, 0);
-            out[a * n_cols + b] = bin_of(m, thresholds, n_thresholds, below, shift, n_bins);
+        int64_t *row = out + a * n_cols;
+        if (a >= row_lo && a <= row_hi && col_lo <= col_hi) {
+            for (Py_ssize_t b = 0; b < col_lo; b++) row[b] = (int64_t)weighted(&P, a, b, i, c0 + 2 * b, 0);
+            interior_row(&P, a, i, c0, col_lo, col_hi + 1, (uint64_t *)row, scratch);
+            for (Py_ssize_t b = col_hi + 1; b < n_cols; b++) row[b] = (int64_t)weighted(&P, a, b, i, c0 + 2 * b, 0);
+        } else {
+            for (Py_ssize_t b = 0; b < n_cols; b++) row[b] = (int64_t)weighted(&P, a, b, i, c0 + 2 * b, 0);
         }
+        bin_row(row, n_cols, &binner, shift, n_bins);
     }
     Py_END_ALLOW_THREADS
-    PyMem_RawFree(P.ring);
     Py_INCREF(Py_None);
     result = Py_None;
 done:
+    PyMem_RawFree(P.ring);
+    PyMem_RawFree(scratch);
+    PyMem_RawFree(binner.padded);
     for (int k = 0; k < 4 + MAX_OTHERS; k++) {
         if (views[k].obj) PyBuffer_Release(&views[k]);
     }
