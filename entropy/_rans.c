@@ -18,6 +18,8 @@
 #define RANS_L (1ull << 31)
 #define BYPASS_BITS 4
 #define MAX_BYPASS ((1u << BYPASS_BITS) - 1)
+#define LOOKUP_BITS 8
+#define LOOKUP_BUCKETS (1 << LOOKUP_BITS)
 
 /* A little-endian 32-bit word at byte ``pos``; bytes beyond ``len`` read as zero. */
 static inline uint32_t word_at(const uint8_t *s, Py_ssize_t len, Py_ssize_t pos) {
@@ -41,12 +43,12 @@ static inline uint64_t refill(uint64_t x, const uint8_t *s, Py_ssize_t len, Py_s
 }
 
 typedef struct {
-    Py_buffer stream, indexes, cdfs, lengths, offsets, out;
+    Py_buffer stream, indexes, cdfs, lengths, offsets, out, lookup;
 } Buffers;
 
 static void release(Buffers *b) {
-    Py_buffer *all[] = {&b->stream, &b->indexes, &b->cdfs, &b->lengths, &b->offsets, &b->out};
-    for (int i = 0; i < 6; i++) {
+    Py_buffer *all[] = {&b->stream, &b->indexes, &b->cdfs, &b->lengths, &b->offsets, &b->out, &b->lookup};
+    for (int i = 0; i < 7; i++) {
         if (all[i]->obj) PyBuffer_Release(all[i]);
     }
 }
@@ -72,26 +74,34 @@ static int check_tables(Py_buffer *cdfs, Py_buffer *lengths, Py_buffer *offsets,
     return 0;
 }
 
-/* decode(stream, pos, state, indexes, cdfs, stride, lengths, offsets, out) -> (pos, state)
+/* decode(stream, pos, state, indexes, cdfs, stride, lengths, offsets, lookup, out) -> (pos, state)
  *
  * Decodes len(out) symbols (int32) with table rows ``indexes`` (uint8) from ``stream`` at byte
  * ``pos`` with rANS ``state``; ``pos`` -1 starts a new stream (the state is read from its first
- * eight bytes). The returned position and state continue the stream in the next call. */
+ * eight bytes). The returned position and state continue the stream in the next call.
+ *
+ * ``lookup`` (uint16, LOOKUP_BUCKETS + 1 per row; entropy.streams.lookup_table) narrows each
+ * symbol's search: entry k is the last symbol whose cdf is <= k * 2^16 / LOOKUP_BUCKETS, so the
+ * symbol of a cum in bucket k lies in [lookup[k], lookup[k + 1]] and the binary search over that
+ * range finds the symbol the whole row's search would (the cdfs ascend strictly). Entries are
+ * clamped to the row, so no lookup can send a read outside it. */
 static PyObject *decode(PyObject *self, PyObject *args) {
     Buffers b = {0};
     Py_ssize_t pos, stride;
     unsigned long long state;
-    if (!PyArg_ParseTuple(args, "y*nKy*y*ny*y*w*", &b.stream, &pos, &state, &b.indexes, &b.cdfs, &stride, &b.lengths,
-                          &b.offsets, &b.out)) {
+    if (!PyArg_ParseTuple(args, "y*nKy*y*ny*y*y*w*", &b.stream, &pos, &state, &b.indexes, &b.cdfs, &stride, &b.lengths,
+                          &b.offsets, &b.lookup, &b.out)) {
         release(&b);
         return NULL;
     }
     Py_ssize_t rows;
-    if (check_tables(&b.cdfs, &b.lengths, &b.offsets, stride, &rows) < 0 || b.out.len != 4 * b.indexes.len) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "out must hold one int32 per index");
+    if (check_tables(&b.cdfs, &b.lengths, &b.offsets, stride, &rows) < 0 || b.out.len != 4 * b.indexes.len ||
+        b.lookup.len != 2 * rows * (LOOKUP_BUCKETS + 1)) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "out must hold one int32 per index, lookup 257 uint16 per row");
         release(&b);
         return NULL;
     }
+    const uint16_t *lookup = (const uint16_t *)b.lookup.buf;
     const uint8_t *s = (const uint8_t *)b.stream.buf, *index = (const uint8_t *)b.indexes.buf;
     const int32_t *cdfs = (const int32_t *)b.cdfs.buf, *lengths = (const int32_t *)b.lengths.buf;
     const int32_t *offsets = (const int32_t *)b.offsets.buf;
@@ -114,8 +124,11 @@ static PyObject *decode(PyObject *self, PyObject *args) {
         const int32_t *cdf = cdfs + (Py_ssize_t)index[i] * stride;
         const int32_t size = lengths[index[i]], max_value = size - 2;
         const uint32_t cum = (uint32_t)(x & ((1u << PRECISION) - 1));
-        /* The symbol whose bin holds cum: the last sym with cdf[sym] <= cum (cdf[size - 1] = 2^16 > cum). */
-        int32_t sym = 0, hi = size - 1;
+        /* The symbol whose bin holds cum: the last sym with cdf[sym] <= cum (cdf[size - 1] = 2^16 > cum),
+         * searched between the bounds of cum's bucket. */
+        const uint16_t *bounds = lookup + (Py_ssize_t)index[i] * (LOOKUP_BUCKETS + 1) + (cum >> (PRECISION - LOOKUP_BITS));
+        int32_t sym = bounds[0] < size - 2 ? bounds[0] : size - 2, hi = bounds[1] + 1;
+        hi = hi > size - 1 ? size - 1 : (hi <= sym ? sym + 1 : hi);
         while (hi - sym > 1) {
             const int32_t mid = (sym + hi) >> 1;
             if ((uint32_t)cdf[mid] <= cum) sym = mid; else hi = mid;
@@ -251,7 +264,7 @@ static PyObject *encode(PyObject *self, PyObject *args) {
 }
 
 static PyMethodDef methods[] = {
-    {"decode", decode, METH_VARARGS, "decode(stream, pos, state, indexes, cdfs, stride, lengths, offsets, out) -> (pos, state)"},
+    {"decode", decode, METH_VARARGS, "decode(stream, pos, state, indexes, cdfs, stride, lengths, offsets, lookup, out) -> (pos, state)"},
     {"encode", encode, METH_VARARGS, "encode(values, indexes, cdfs, stride, lengths, offsets) -> bytes"},
     {NULL, NULL, 0, NULL},
 };

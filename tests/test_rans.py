@@ -46,8 +46,10 @@ def test_same_bytes_and_symbols_as_compressai(model):
         theirs = np.asarray(decoder.decode_stream(rows.tolist(), *lists), np.int32)
         out = np.empty(values.size, np.int32)
         cut = values.size // 3  # in two calls, as the segmented decoder reads
-        pos, state = native.decode(ours, -1, 0, rows[:cut], rans.cdfs, rans.cdfs.shape[1], rans.lengths, rans.offsets, out[:cut])
-        native.decode(ours, pos, state, rows[cut:], rans.cdfs, rans.cdfs.shape[1], rans.lengths, rans.offsets, out[cut:])
+        pos, state = native.decode(ours, -1, 0, rows[:cut], rans.cdfs, rans.cdfs.shape[1], rans.lengths, rans.offsets,
+                                   rans.lookup, out[:cut])
+        native.decode(ours, pos, state, rows[cut:], rans.cdfs, rans.cdfs.shape[1], rans.lengths, rans.offsets, rans.lookup,
+                      out[cut:])
         assert np.array_equal(out, values) and np.array_equal(theirs, values)
 
 
@@ -58,10 +60,36 @@ def test_forged_streams_read_only_their_own_bytes():
     rows = np.zeros(5000, np.uint8)
     for stream in (b"\xff" * 4096, b"\xff" * 3, b""):
         out = np.empty(rows.size, np.int32)
-        native.decode(stream, -1, 0, rows, rans.cdfs, rans.cdfs.shape[1], rans.lengths, rans.offsets, out)
+        native.decode(stream, -1, 0, rows, rans.cdfs, rans.cdfs.shape[1], rans.lengths, rans.offsets, rans.lookup, out)
     with pytest.raises(ValueError, match="table row"):
         native.decode(b"", -1, 0, np.full(3, 255, np.uint8), rans.cdfs, rans.cdfs.shape[1], rans.lengths, rans.offsets,
-                      np.empty(3, np.int32))
+                      rans.lookup, np.empty(3, np.int32))
+    with pytest.raises(ValueError, match="lookup"):
+        native.decode(b"", -1, 0, rows, rans.cdfs, rans.cdfs.shape[1], rans.lengths, rans.offsets, rans.lookup[1:],
+                      np.empty(rows.size, np.int32))
+
+
+def test_a_wrong_lookup_table_cannot_send_a_read_outside_its_row():
+    """The search bounds are clamped to the row: garbage bounds give garbage symbols, no more."""
+    tables = load_tables("w97-adaptive-1")[0]
+    rans = streams.Rans(tables)
+    values, rows = _random_symbols(3, 20000, len(tables.lengths))
+    stream = native.encode(values, rows, rans.cdfs, rans.cdfs.shape[1], rans.lengths, rans.offsets)
+    for fill in (0, 1, 0x7FFF, 0xFFFF):
+        out = np.empty(values.size, np.int32)
+        native.decode(stream, -1, 0, rows, rans.cdfs, rans.cdfs.shape[1], rans.lengths, rans.offsets,
+                      np.full_like(rans.lookup, fill), out)
+
+
+def test_the_lookup_table_brackets_every_cum_of_every_row():
+    """For each row and every 16-bit cum, the symbol a full binary search finds lies in its bucket's bounds."""
+    tables = load_tables("w97-adaptive-1")[0]
+    rans = streams.Rans(tables)
+    cums = np.arange(1 << 16)
+    for row, size in enumerate(rans.lengths):
+        symbol = np.searchsorted(rans.cdfs[row, : size - 1], cums, side="right") - 1
+        bucket = cums >> 8
+        assert np.all(rans.lookup[row, bucket] <= symbol) and np.all(symbol <= rans.lookup[row, bucket + 1])
 
 
 def test_files_are_the_same_bytes_with_compressais_coder(monkeypatch):
