@@ -31,21 +31,6 @@ def _compressai():
     return ans
 
 
-LOOKUP_BUCKETS = 256  # _rans.c's LOOKUP_BITS
-
-
-def lookup_table(cdfs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """The native decoder's search bounds: per row, for k = 0..LOOKUP_BUCKETS, the last symbol whose
-    cdf is <= k * 2^16 / LOOKUP_BUCKETS (uint16; see _rans.c). A wide table's symbol was ~12
-    dependent comparisons of a binary search over the row; within its bucket, a few."""
-    out = np.zeros((len(cdfs), LOOKUP_BUCKETS + 1), np.uint16)
-    points = np.arange(LOOKUP_BUCKETS + 1, dtype=np.int64) * ((1 << 16) // LOOKUP_BUCKETS)
-    for row, (cdf, size) in enumerate(zip(cdfs, lengths)):
-        symbols = np.searchsorted(cdf[: size - 1], points, side="right") - 1
-        out[row] = np.clip(symbols, 0, size - 2)
-    return out
-
-
 class Rans:
     """The rANS coder of one set of tables."""
 
@@ -53,7 +38,7 @@ class Rans:
         self.cdfs = np.ascontiguousarray(tables.cdfs, dtype=np.int32)
         self.lengths = np.ascontiguousarray(tables.lengths, dtype=np.int32)
         self.offsets = np.ascontiguousarray(tables.offsets, dtype=np.int32)
-        self.lookup = lookup_table(self.cdfs, self.lengths) if native is not None else None
+        self.lookup = tables.search_bounds if native is not None else None
         self.lists = None if native is not None else tables.coder_lists()
 
     def encode(self, values: np.ndarray, table_rows: np.ndarray) -> bytes:

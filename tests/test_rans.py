@@ -81,8 +81,8 @@ def test_a_wrong_lookup_table_cannot_send_a_read_outside_its_row():
                       np.full_like(rans.lookup, fill), out)
 
 
-def test_the_lookup_table_brackets_every_cum_of_every_row():
-    """For each row and every 16-bit cum, the symbol a full binary search finds lies in its bucket's bounds."""
+def test_the_search_bounds_bracket_every_cum_of_every_row():
+    """For each row and every 16-bit cum, the symbol a full binary search finds lies within its bucket's bounds."""
     tables = load_tables("w97-adaptive-1")[0]
     rans = streams.Rans(tables)
     cums = np.arange(1 << 16)
