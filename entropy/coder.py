@@ -4,13 +4,16 @@
 
 from __future__ import annotations
 
+import threading
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from bitstream.container import max_stream_bytes
 from bitstream.errors import LimitError
+from entropy import parallel
 from entropy import rdo as rate_distortion
 from entropy.contexts import SCHEMES
 from entropy.pyramid import FirstLevel, ImageLayout, Magnitudes, analyse, empty_planes, synthesise
@@ -96,18 +99,20 @@ def encode(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables) -> tu
 
 
 def decode_symbols(payloads: list[bytes | None], layout: ImageLayout, tables: EntropyTables,
-                   parts: tuple[str, ...]) -> tuple[list, list[dict], list[int]]:
+                   parts: tuple[str, ...], workers: int = 1) -> tuple[list, list[dict], list[int]]:
     """Inverse of :func:`encode_parts` up to the symbols: the quantised pyramid (see :func:`analyse`),
     the band steps, and each payload's symbol CRC. A part given as None was not stored: its
     symbols stay zero. Each segment is bounded by its symbol count before the native decoder sees it.
+
+    With ``workers`` > 1 an ("lr", "detail") pair is decoded on two threads, each plane's detail as
+    soon as that plane's LR is (its contexts look no further; ``entropy.walk``): the same symbols.
     """
     planes_q, steps = empty_planes(layout, tables.lossy_wavelet)  # filled in place
     scheme = SCHEMES[tables.context_scheme]
-    crcs = []
-    for part, payload in zip(parts, payloads):
+
+    def decode_part(part: str, payload: bytes | None, before_plane=None, after_plane=None) -> int:
         if payload is None:
-            crcs.append(0)
-            continue
+            return 0
         n_symbols = part_symbols(planes_q, part)
         what = {"all": "image", "lr": "LR", "detail": "detail"}[part]
         classes = scheme.part_classes(part, layout.channels >= 3) if scheme.learned else []
@@ -121,14 +126,52 @@ def decode_symbols(payloads: list[bytes | None], layout: ImageLayout, tables: En
         def produce(ctx: np.ndarray, _: np.ndarray, __: np.ndarray | None) -> np.ndarray:
             return reader.read(tables.context_map[ctx])
 
-        walk(planes_q, layout.plane_kinds(), steps, produce, scheme, part=part, predictor=tables.predictor, shifts=shifts)
-        crcs.append(reader.finish())
-    return planes_q, steps, crcs
+        walk(planes_q, layout.plane_kinds(), steps, produce, scheme, part=part, predictor=tables.predictor,
+             shifts=shifts, before_plane=before_plane, after_plane=after_plane)
+        return reader.finish()
+
+    if parts == ("lr", "detail") and all(p is not None for p in payloads) and workers > 1 \
+            and layout.height * layout.width >= parallel.MIN_SAMPLES:
+        return planes_q, steps, _decode_pipelined(decode_part, payloads, len(planes_q))
+    return planes_q, steps, [decode_part(part, payload) for part, payload in zip(parts, payloads)]
 
 
-def decode(stream: bytes, layout: ImageLayout, tables: EntropyTables, max_stream: int) -> np.ndarray:
+class _Stopped(Exception):
+    """The LR's thread failed: the detail's stops waiting (the LR's error is the one raised)."""
+
+
+def _decode_pipelined(decode_part, payloads: list[bytes], n_planes: int) -> list[int]:
+    """The LR on a second thread, the detail on this one, plane by plane behind it."""
+    ready = [threading.Event() for _ in range(n_planes)]
+    failed = threading.Event()
+
+    def lr() -> int:
+        try:
+            return decode_part("lr", payloads[0], after_plane=lambda i: ready[i].set())
+        except BaseException:
+            failed.set()
+            raise
+        finally:
+            for event in ready:
+                event.set()
+
+    def wait(i: int) -> None:
+        ready[i].wait()
+        if failed.is_set():
+            raise _Stopped
+
+    with ThreadPoolExecutor(1, thread_name_prefix="irr-lr") as pool:
+        lr_crc = pool.submit(lr)
+        try:
+            detail_crc = decode_part("detail", payloads[1], before_plane=wait)
+        except _Stopped:
+            detail_crc = None
+        return [lr_crc.result(), detail_crc]  # the LR's error first, if it had one
+
+
+def decode(stream: bytes, layout: ImageLayout, tables: EntropyTables, max_stream: int, workers: int = 1) -> np.ndarray:
     """Inverse of :func:`encode`; the stream's size is checked before the native decoder sees it."""
     if len(stream) > max_stream:
         raise LimitError(f"LR stream of {len(stream)} bytes exceeds the {max_stream}-byte bound for {layout}")
     planes_q, steps, _ = decode_symbols([stream], layout, tables, ("all",))
-    return synthesise(planes_q, steps)
+    return synthesise(planes_q, steps, workers=workers)

@@ -10,6 +10,7 @@ from typing import Protocol
 
 import numpy as np
 
+from entropy.parallel import map_planes
 from entropy.steps import LOSSLESS_STEP, band_steps
 from entropy.wavelet import Bands, dwt2, idwt2, levels_for, ycocg_channels, ycocg_forward
 
@@ -158,36 +159,55 @@ def empty_planes(layout: ImageLayout, lossy_wavelet: str) -> tuple[list, list[di
     return planes_q, steps
 
 
-def synthesise(planes_q: list, steps: list[dict], first_level: FirstLevel | None = None) -> np.ndarray:
+def synthesise(planes_q: list, steps: list[dict], first_level: FirstLevel | None = None, workers: int = 1) -> np.ndarray:
     """Inverse of :func:`analyse` (dequantise, inverse wavelet, inverse colour): (H, W, C) uint8.
 
     Consumes ``planes_q``: each plane's coefficients are released once they are reconstructed.
+    The planes are rebuilt on up to ``workers`` threads (``entropy.parallel``): the same integers.
     """
-    dequantized = []
-    for i, plane_steps in enumerate(steps):
-        ll, bands = planes_q[i]
+    height, width = _image_shape(planes_q[0])
+    n = len(steps)
+
+    def dequantized(i: int) -> tuple[np.ndarray, list]:
+        (ll, bands), plane_steps = planes_q[i], steps[i]
         planes_q[i] = None
-        dequantized.append((dequantize(ll, plane_steps["ll"]), [
+        return (dequantize(ll, plane_steps["ll"]), [
             tuple(dequantize(b, plane_steps[(lvl + 1, o)]) for o, b in enumerate(level_bands))
-            for lvl, level_bands in enumerate(bands)]))
-        del ll, bands
-    if first_level is not None and dequantized[0][1]:
-        lows = np.stack([idwt2(ll, bands[1:], s["wavelet"], shifted=True) for (ll, bands), s in zip(dequantized, steps)])
-        highs = [bands[0] for _, bands in dequantized]
-        dequantized = None
-        lows, highs = first_level.synthesis(lows, highs, steps)
-        dequantized = [(low, [tuple(high)]) for low, high in zip(lows, highs)]
-    planes = None
-    for i, plane_steps in enumerate(steps):
-        ll, bands = dequantized[i]
-        dequantized[i] = None
-        plane = idwt2(ll, bands, plane_steps["wavelet"])
-        del ll, bands
-        if planes is None:
-            planes = np.empty((len(steps), *plane.shape), np.int32)
-        planes[i] = plane
-        del plane
+            for lvl, level_bands in enumerate(bands)])
+
+    if first_level is not None and planes_q[0][1]:
+        def low_band(i: int) -> tuple[np.ndarray, tuple]:
+            ll, bands = dequantized(i)
+            return idwt2(ll, bands[1:], steps[i]["wavelet"], shifted=True), bands[0]
+
+        lows, highs = zip(*map_planes(low_band, n, workers, height * width // 4))
+        lows, highs = first_level.synthesis(np.stack(lows), list(highs), steps)
+        level_one = [(low, [tuple(high)]) for low, high in zip(lows, highs)]
+        del lows, highs
+
+        def pyramid_of(i: int) -> tuple[np.ndarray, list]:
+            levels, level_one[i] = level_one[i], None
+            return levels
+    else:
+        pyramid_of = dequantized
+    planes = np.empty((n, height, width), np.int32)
+
+    def plane(i: int) -> None:
+        ll, bands = pyramid_of(i)
+        planes[i] = idwt2(ll, bands, steps[i]["wavelet"])
+
+    map_planes(plane, n, workers, height * width)
     return from_planes(planes)
+
+
+def _image_shape(plane_q: tuple[np.ndarray, list]) -> tuple[int, int]:
+    """(H, W) of a plane from its pyramid: the finest level's LH band is (H // 2, ceil(W / 2)), its HL
+    (ceil(H / 2), W // 2)."""
+    ll, bands = plane_q
+    if not bands:
+        return ll.shape
+    hl, lh, _ = bands[0]
+    return hl.shape[0] + lh.shape[0], lh.shape[1] + hl.shape[1]
 
 
 # 2-D DC gain of one unscaled 9/7 lifting level (K^2, K = 1.2301741...), as 2^-20 fixed point with

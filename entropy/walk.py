@@ -47,7 +47,8 @@ PARTS = ("all", "lr", "detail")
 
 def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list[dict], code: Coder,
           scheme: ContextScheme, magnitudes: Magnitudes | None = None, part: str = "all",
-          predictor: Predictor | None = None, shifts: dict[int, int] | None = None) -> None:
+          predictor: Predictor | None = None, shifts: dict[int, int] | None = None,
+          before_plane: Callable[[int], None] | None = None, after_plane: Callable[[int], None] | None = None) -> None:
     """Visit the quantised symbols of one part in decoding order, filling arrays in place from ``code``.
 
     Parts: "all" (every plane: its LL, then its levels coarse to fine), "lr" (the same without the
@@ -55,10 +56,14 @@ def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list
     then "detail" visits the symbols in another order than "all" but with the same contexts:
     contexts only look at coarser levels, earlier bands of the level and the luma (and Co) plane.
     Scheme 4 bins with ``predictor`` and moves each class's bins by ``shifts`` (class -> shift).
+    ``before_plane(i)`` and ``after_plane(i)`` bracket the coding of plane ``i`` (the decoder's
+    threads: a plane's detail waits for the plane's LR).
     """
     luma_bands: Bands | None = None
     co_bands: Bands | None = None
     for plane_index, ((ll, bands), kind, plane_steps) in enumerate(zip(planes_q, kinds, steps)):
+        if before_plane is not None:
+            before_plane(plane_index)
         chroma = kind in ("co", "cg")
         if part != "detail":
             stepset = stepset_of(plane_steps["ll"], plane_steps["wavelet"])
@@ -121,6 +126,8 @@ def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list
             luma_bands = bands
         if kind == "co":
             co_bands = bands
+        if after_plane is not None:
+            after_plane(plane_index)
 
 
 def part_symbols(planes_q: list[tuple[np.ndarray, Bands]], part: str) -> int:

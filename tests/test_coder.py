@@ -332,6 +332,28 @@ def test_the_bin_shifts_are_read_from_the_stream_and_a_changed_one_is_caught():
         coder.decode_symbols([coded.payloads[0][:5], None], layout, tables, ("lr", "detail"))
 
 
+def test_two_threads_decode_the_same_symbols_and_report_the_same_errors(monkeypatch):
+    """The LR on a thread of its own, each plane's detail behind it: the same pyramid and CRCs; a
+    broken payload on either thread raises its error (no hang), the LR's first."""
+    from entropy import coder, parallel, pyramid
+
+    monkeypatch.setattr(parallel, "MIN_SAMPLES", 0)  # the test image is small
+    tables = load_tables("w97-adaptive-1")[0]
+    layout, coded = _level_coded(tables, 7)
+    serial = coder.decode_symbols(coded.payloads, layout, tables, ("lr", "detail"), workers=1)
+    threaded = coder.decode_symbols(coded.payloads, layout, tables, ("lr", "detail"), workers=2)
+    assert threaded[2] == serial[2] == coded.crcs
+    for (ll_a, bands_a), (ll_b, bands_b) in zip(serial[0], threaded[0]):
+        assert np.array_equal(ll_a, ll_b)
+        assert all(np.array_equal(a, b) for level_a, level_b in zip(bands_a, bands_b) for a, b in zip(level_a, level_b))
+    images = [pyramid.synthesise(list(planes), steps, workers=w) for (planes, steps, _), w in ((serial, 1), (threaded, 3))]
+    assert np.array_equal(*images)
+    lr, detail = coded.payloads
+    for payloads in ([lr[:5], detail], [lr, detail[:5]], [lr[:5], detail[:5]]):
+        with pytest.raises(FormatError, match="context shifts"):
+            coder.decode_symbols(payloads, layout, tables, ("lr", "detail"), workers=2)
+
+
 def test_fitting_scheme_4_learns_weights_and_a_map_that_code_photos_in_fewer_bits(tmp_path):
     """`irr fit-tables --for-level --context-scheme 4` on a tiny folder: non-negative integer
     weights that use the evidence, and tables that beat the same predictor with an unfitted map."""

@@ -84,19 +84,19 @@ def refuse_detail(f: IrrFile) -> None:
 
 
 def decode_image(stream: bytes, layout: coder.ImageLayout, expected_crc: int, what: str,
-                 tables: EntropyTables) -> np.ndarray:
+                 tables: EntropyTables, workers: int = 1) -> np.ndarray:
     """An entropy-coded 8-bit image (an LR or the alpha plane), checked against its CRC-32."""
-    pixels = coder.decode(stream, layout, tables, max_stream_bytes(layout.n_symbols))
+    pixels = coder.decode(stream, layout, tables, max_stream_bytes(layout.n_symbols), workers)
     if zlib.crc32(pixels.tobytes()) != expected_crc:
         raise ChecksumError(f"decoded {what} does not match its checksum: the file is corrupt")
     return pixels
 
 
-def read_lr(f: IrrFile, tables: EntropyTables) -> np.ndarray:
+def read_lr(f: IrrFile, tables: EntropyTables, workers: int = 1) -> np.ndarray:
     """The LR image a direct or rescaler file stores, verified."""
     h = f.header
     layout = coder.ImageLayout(*h.lr_size, 1 if h.channels == 1 else 3, h.lr_step)
-    return decode_image(f.lr_stream, layout, h.lr_crc32, "LR image", tables)
+    return decode_image(f.lr_stream, layout, h.lr_crc32, "LR image", tables, workers)
 
 
 def encode_image(image: np.ndarray, lr_step: int, tables: EntropyTables) -> tuple[bytes, int]:

@@ -26,8 +26,8 @@ def verify(f: IrrFile) -> None:
     refuse_detail(f)
 
 
-def read(f: IrrFile, tables: EntropyTables, detail: bool) -> np.ndarray:
-    return read_lr(f, tables)
+def read(f: IrrFile, tables: EntropyTables, detail: bool, workers: int = 1) -> np.ndarray:
+    return read_lr(f, tables, workers)
 
 
 def thumbnail(stored: np.ndarray, header: Header) -> np.ndarray:

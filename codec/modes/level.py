@@ -12,7 +12,7 @@ from bitstream.container import LEVEL_MINOR, Header, IrrFile
 from bitstream.errors import ChecksumError
 from codec import models
 from codec.modes import Encoded, image_planes, verify_network
-from codec.settings import DecodeSettings, EncodeSettings, resolve_revision
+from codec.settings import DecodeSettings, EncodeSettings, decode_workers, resolve_revision
 from codec.transform import TILE, LevelTransform
 from entropy import coder, pyramid
 from entropy.tables import EntropyTables
@@ -48,11 +48,11 @@ def verify(f: IrrFile) -> None:
     verify_network(f.header)
 
 
-def read(f: IrrFile, tables: EntropyTables, detail: bool) -> Stored:
+def read(f: IrrFile, tables: EntropyTables, detail: bool, workers: int = 1) -> Stored:
     h = f.header
     layout = coder.ImageLayout(h.height, h.width, 1 if h.channels == 1 else 3, h.lr_step)
     planes_q, steps, crcs = coder.decode_symbols([f.lr_stream, f.detail_stream if detail else None], layout,
-                                                 tables, ("lr", "detail"))
+                                                 tables, ("lr", "detail"), workers)
     if crcs[0] != h.lr_crc32:
         raise ChecksumError("decoded LR image does not match its checksum: the file is corrupt")
     return Stored(planes_q, steps)
@@ -69,4 +69,4 @@ def reconstruct(stored: Stored, header: Header, settings: DecodeSettings) -> np.
     level = LevelTransform(models.to_device(net, settings.device, settings.dtype), header.lr_step, temperature, seed,
                            settings.device, settings.dtype, settings.tile_or(TILE) or WHOLE, settings.progress)
     planes_q, stored.planes_q = stored.planes_q, None
-    return pyramid.synthesise(planes_q, stored.steps, level)
+    return pyramid.synthesise(planes_q, stored.steps, level, decode_workers())
