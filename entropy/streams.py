@@ -8,6 +8,7 @@ built (no C compiler at install), CompressAI's coder makes the same bytes throug
 
 from __future__ import annotations
 
+import functools
 import warnings
 import zlib
 
@@ -71,6 +72,49 @@ def padding(stream_bytes: int, n_symbols: int) -> int:
     return 16 * (stream_bytes + n_symbols) + 64
 
 
+def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
+    """CRC-32 of A + B from crc1 = CRC-32(A), crc2 = CRC-32(B) and len(B) (zlib's crc32_combine,
+    which Python's zlib does not expose): crc1 advanced over len(B) zero bytes, xor crc2. The
+    advance is linear, so a zero crc1 (A empty: a part's first segment) costs nothing."""
+    return _times(_zeros_operator(length2), crc1) ^ crc2 if crc1 and length2 > 0 else crc1 ^ crc2
+
+
+def _times(matrix: tuple[int, ...], vector: int) -> int:
+    """A 32x32 matrix over GF(2) (columns as ints) times a vector."""
+    out, i = 0, 0
+    while vector:
+        if vector & 1:
+            out ^= matrix[i]
+        vector >>= 1
+        i += 1
+    return out
+
+
+def _product(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(_times(a, column) for column in b)
+
+
+_ONE_ZERO_BIT = (0xEDB88320, *(1 << n for n in range(31)))  # the reflected polynomial's shift
+_BYTE_POWERS: list[tuple[int, ...]] = []  # the operators of 2^k zero bytes, grown as needed
+
+
+@functools.lru_cache(maxsize=64)
+def _zeros_operator(n_bytes: int) -> tuple[int, ...]:
+    """The operator that advances a CRC-32 register over ``n_bytes`` zero bytes (a part's segments
+    share one length: cached, then one matrix-vector product per segment)."""
+    if not _BYTE_POWERS:
+        two = _product(_ONE_ZERO_BIT, _ONE_ZERO_BIT)
+        four = _product(two, two)
+        _BYTE_POWERS.append(_product(four, four))
+    while len(_BYTE_POWERS) < n_bytes.bit_length():
+        _BYTE_POWERS.append(_product(_BYTE_POWERS[-1], _BYTE_POWERS[-1]))
+    result = None
+    for k in range(n_bytes.bit_length()):
+        if n_bytes >> k & 1:
+            result = _BYTE_POWERS[k] if result is None else _product(_BYTE_POWERS[k], result)
+    return result
+
+
 class SegmentedDecoder:
     """Decodes symbols across segment boundaries, one segment's buffer in memory at a time."""
 
@@ -92,8 +136,13 @@ class SegmentedDecoder:
         self.decoder = None if native is not None else _compressai().RansDecoder()
 
     def _check(self) -> None:
-        """A finished segment's symbols against its CRC: damage is found one segment in, not at the end."""
-        if self.crcs is not None and self.index >= 0 and self.crc != self.crcs[self.index]:
+        """A finished segment's symbols against its CRC: damage is found one segment in, not at the
+        end. The part's CRC is the segments' CRCs combined: each symbol's bytes are summed once."""
+        if self.index < 0:
+            return
+        start, stop = self.segments[self.index]
+        self.total_crc = crc32_combine(self.total_crc, self.crc, 4 * (stop - start - self.left))
+        if self.crcs is not None and self.crc != self.crcs[self.index]:
             raise ChecksumError(f"segment {self.index + 1} of {len(self.segments)} of the {self.what} stream "
                                 "does not match its checksum: the file is corrupt")
 
@@ -116,9 +165,7 @@ class SegmentedDecoder:
                 self._next()
             take = table_rows[done : done + self.left]
             decoded = self._decode(np.ascontiguousarray(take, dtype=np.uint8))
-            as_bytes = decoded.astype(">i4").tobytes()
-            self.crc = zlib.crc32(as_bytes, self.crc)
-            self.total_crc = zlib.crc32(as_bytes, self.total_crc)
+            self.crc = zlib.crc32(decoded.astype(">i4").tobytes(), self.crc)
             out[done : done + take.size] = decoded
             done += take.size
             self.left -= take.size

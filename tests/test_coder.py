@@ -122,6 +122,25 @@ def test_large_images_are_cut_into_segments_and_decode_across_their_boundaries()
         assert np.array_equal(decode(stream, layout, tables, max_stream_bytes(layout.n_symbols)), seen)
 
 
+def test_a_parts_crc_is_its_segments_crcs_combined():
+    """The decoder sums each symbol's bytes once (per segment) and combines the segments' CRCs
+    into the part's: equal to zlib's CRC of the whole, for any lengths, and to the encoder's."""
+    import dataclasses
+    import os
+    import zlib
+
+    from entropy import coder
+    from entropy.streams import crc32_combine
+
+    for n1, n2 in ((0, 5), (3, 0), (1, 1), (1000, 4096), (4096, 4 * 1048576 + 12), (7, 123457)):
+        a, b = os.urandom(n1), os.urandom(n2)
+        assert crc32_combine(zlib.crc32(a), zlib.crc32(b), n2) == zlib.crc32(a + b), (n1, n2)
+    tables = dataclasses.replace(load_tables("w97-laplace-1")[0], segment_symbols=1000, segment_crc=True)
+    layout = ImageLayout(40, 56, 3, 1536)
+    coded = coder.encode_parts(photo_like(40, 56), layout, tables)
+    assert coder.decode_symbols(coded.payloads, layout, tables, ("all",))[2] == coded.crcs
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_decode_is_bit_exact_across_processes_and_thread_counts(model_id, tables, threads):
     x = photo_like(40, 56)
