@@ -68,7 +68,7 @@ class LevelTransform:
         for y0, x0 in tqdm(boxes, disable=not self.progress or len(boxes) < 4, desc="tiles", leave=False):
             y1, x1 = min(h, y0 + self.tile), min(w, x0 + self.tile)
             box = (max(0, y0 - MARGIN), max(0, x0 - MARGIN), min(h, y1 + MARGIN), min(w, x1 + MARGIN))
-            low, high, mask = self._tile(lows, highs, box, noise)
+            low, high, mask = self._tile(lows, highs, box, noise, exact)
             low, high = fn(low, high, self.step, low_mask, None if exact else mask)
             inner = (slice(y0 - box[0], y1 - box[0]), slice(x0 - box[1], x1 - box[1]))
             low = torch.round(low[0][(slice(None), *inner)].float()).cpu().numpy()
@@ -81,21 +81,31 @@ class LevelTransform:
         return out_lows, out_highs
 
     def _tile(self, lows: np.ndarray, highs: list[tuple[np.ndarray, ...]], box: tuple[int, int, int, int],
-              noise: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(1, 3, th, tw) low, (1, 9, th, tw) high and its mask (1 where a coefficient exists) of one box."""
+              noise: torch.Tensor | None, exact: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(1, 3, th, tw) low, (1, 9, th, tw) high and its mask (1 where a coefficient exists; None
+        when ``exact``, every band filling the grid, and no noise needs it) of one box. The int32
+        coefficients become float32 in the copy into the tile (no float64 or float32 temporaries);
+        only the parts no band covers are zeroed."""
         ty0, tx0, ty1, tx1 = box
-        low = torch.zeros(1, LOW_CHANNELS, ty1 - ty0, tx1 - tx0)
-        high = torch.zeros(1, HIGH_CHANNELS, ty1 - ty0, tx1 - tx0)
-        mask = torch.zeros_like(high)
-        low[0, : lows.shape[0]] = torch.from_numpy(lows[:, ty0:ty1, tx0:tx1].astype(np.float32))
+        low = torch.empty(1, LOW_CHANNELS, ty1 - ty0, tx1 - tx0)
+        high = torch.empty(1, HIGH_CHANNELS, ty1 - ty0, tx1 - tx0)
+        low[0, : lows.shape[0]].copy_(torch.from_numpy(lows[:, ty0:ty1, tx0:tx1]))
+        low[0, lows.shape[0] :] = 0
+        high[0, 3 * len(highs) :] = 0
+        mask = None if exact and noise is None else torch.zeros_like(high)
         for p, bands in enumerate(highs):
             for o, band in enumerate(bands):
                 part = band[ty0:ty1, tx0:tx1]
-                high[0, 3 * p + o, : part.shape[0], : part.shape[1]] = torch.from_numpy(part.astype(np.float32))
-                mask[0, 3 * p + o, : part.shape[0], : part.shape[1]] = 1
+                channel = high[0, 3 * p + o]
+                channel[: part.shape[0], : part.shape[1]].copy_(torch.from_numpy(part))
+                channel[part.shape[0] :] = 0
+                channel[:, part.shape[1] :] = 0
+                if mask is not None:
+                    mask[0, 3 * p + o, : part.shape[0], : part.shape[1]] = 1
         if noise is not None:
             high = high + noise[:, :, ty0:ty1, tx0:tx1] * mask
-        return (low.to(self.device, self.dtype), high.to(self.device, self.dtype), mask.to(self.device, self.dtype))
+        return (low.to(self.device, self.dtype), high.to(self.device, self.dtype),
+                None if mask is None else mask.to(self.device, self.dtype))
 
     def _residual_draw(self, shape: tuple[int, int, int], highs: list[tuple[np.ndarray, ...]],
                        steps: list[dict]) -> torch.Tensor:
