@@ -25,6 +25,12 @@ from codec.level import HIGH_CHANNELS, LOW_CHANNELS, LearnedLevel
 
 TILE = 256  # low-band samples per tile side
 MARGIN = 16  # beyond the network's reach (2 blocks x (1 + 3 + 2) samples = 12)
+# The automatic tiling (tile AUTO) runs a grid of up to this many samples as one tile: the tiles'
+# margins were 8 % of a 768x512 image's network work, and tiles change no output
+# (tests/test_transform.py). Bigger grids take TILE-sample tiles. (At most codec.tiling's tile with
+# its margins, which codec.resources budgets for.)
+ONE_TILE_SAMPLES = 1 << 17
+AUTO = 0
 ZERO_SIGMA = 0.25  # of a step: the spread of a coefficient quantised to zero (dead zone 2/3 of a step)
 
 
@@ -32,7 +38,7 @@ class LevelTransform:
     """``entropy.pyramid.FirstLevel`` for one image: a network, its quantiser step, a decode temperature."""
 
     def __init__(self, net: LearnedLevel, lr_step: int, temperature: float = 0.0, seed: int = 0,
-                 device: torch.device | None = None, dtype: torch.dtype = torch.float32, tile: int = TILE,
+                 device: torch.device | None = None, dtype: torch.dtype = torch.float32, tile: int = AUTO,
                  progress: bool = False) -> None:
         self.net = net
         self.step = lr_step / 256
@@ -64,9 +70,10 @@ class LevelTransform:
         exact = planes == LOW_CHANNELS and all(b.shape == (h, w) for bands in highs for b in bands)
         from tqdm import tqdm
 
-        boxes = [(y0, x0) for y0 in range(0, h, self.tile) for x0 in range(0, w, self.tile)]
+        tile = self.tile or (TILE if h * w > ONE_TILE_SAMPLES else max(h, w, 1))
+        boxes = [(y0, x0) for y0 in range(0, h, tile) for x0 in range(0, w, tile)]
         for y0, x0 in tqdm(boxes, disable=not self.progress or len(boxes) < 4, desc="tiles", leave=False):
-            y1, x1 = min(h, y0 + self.tile), min(w, x0 + self.tile)
+            y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
             box = (max(0, y0 - MARGIN), max(0, x0 - MARGIN), min(h, y1 + MARGIN), min(w, x1 + MARGIN))
             low, high, mask = self._tile(lows, highs, box, noise, exact)
             low, high = fn(low, high, self.step, low_mask, None if exact else mask)

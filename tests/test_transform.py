@@ -61,6 +61,29 @@ def test_tiles_do_not_change_the_streams_or_the_pixels(shape):
     assert np.abs(results[0][1].astype(int) - results[1][1]).max() <= 1
 
 
+def test_automatic_tiling_runs_a_small_grid_whole_and_a_big_one_in_tiles():
+    from codec import transform
+
+    shapes = []
+
+    class Recorder(torch.nn.Module):
+        def synthesis(self, low, high, step, low_mask, high_mask):
+            shapes.append(tuple(low.shape[2:]))
+            return low, high
+
+    def run(h: int, w: int, tile: int = transform.AUTO) -> list[tuple[int, int]]:
+        shapes.clear()
+        lows = np.zeros((3, h, w), np.int32)
+        highs = [tuple(np.zeros((h, w), np.int32) for _ in range(3)) for _ in range(3)]
+        LevelTransform(Recorder(), 8 * 256, tile=tile)._run(Recorder().synthesis, lows, highs, None)
+        return list(shapes)
+
+    assert run(256, 384) == [(256, 384)]  # a 768x512 image's grid: one pass, no margins
+    big = run(300, 500)  # above ONE_TILE_SAMPLES: TILE-sample tiles with their margins
+    assert 300 * 500 > transform.ONE_TILE_SAMPLES and len(big) == 4 and big[0] == (transform.TILE + transform.MARGIN,) * 2
+    assert len(run(256, 384, tile=64)) == 24  # an explicit tile is kept
+
+
 def test_a_zero_temperature_draws_nothing_and_a_positive_one_follows_the_seed():
     x = photo_like(48, 64)
     layout = coder.ImageLayout(48, 64, 3, 16 * 256)

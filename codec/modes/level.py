@@ -13,7 +13,7 @@ from bitstream.errors import ChecksumError
 from codec import models
 from codec.modes import Encoded, image_planes, verify_network
 from codec.settings import DecodeSettings, EncodeSettings, decode_workers, resolve_revision
-from codec.transform import TILE, LevelTransform
+from codec.transform import AUTO, LevelTransform
 from entropy import coder, pyramid
 from entropy.tables import EntropyTables
 
@@ -37,7 +37,7 @@ def encode(image: np.ndarray, settings: EncodeSettings) -> Encoded:
     layout = coder.ImageLayout(*image.shape, settings.lr_step)
     # Detail that is not stored is not coded either (the LR's symbols never depend on it).
     parts = ("lr", "detail") if settings.stores_detail else ("lr",)
-    coded = coder.encode_parts(image, layout, tables, parts, LevelTransform(net, settings.lr_step, tile=TILE,
+    coded = coder.encode_parts(image, layout, tables, parts, LevelTransform(net, settings.lr_step,
                                                                                      progress=settings.progress))
     return Encoded(2, models.LEVEL_MODEL, revision, weights_hash, entropy_model, tables, tables_hash,
                    coded.payloads[0], coded.crcs[0], LEVEL_MINOR,
@@ -58,6 +58,12 @@ def read(f: IrrFile, tables: EntropyTables, detail: bool, workers: int = 1) -> S
     return Stored(planes_q, steps)
 
 
+def _tile(settings: DecodeSettings) -> int:
+    """The level's tile side: the user's, the whole image for None, else automatic."""
+    tile = settings.tile_or(AUTO)
+    return WHOLE if tile is None else tile
+
+
 def thumbnail(stored: Stored, header: Header) -> np.ndarray:
     return pyramid.thumbnail(stored.planes_q, stored.steps)
 
@@ -67,6 +73,6 @@ def reconstruct(stored: Stored, header: Header, settings: DecodeSettings) -> np.
     net, _ = models.load_model(header.model_name, header.model_revision)
     temperature, seed = settings.draw(header)
     level = LevelTransform(models.to_device(net, settings.device, settings.dtype), header.lr_step, temperature, seed,
-                           settings.device, settings.dtype, settings.tile_or(TILE) or WHOLE, settings.progress)
+                           settings.device, settings.dtype, _tile(settings), settings.progress)
     planes_q, stored.planes_q = stored.planes_q, None
     return pyramid.synthesise(planes_q, stored.steps, level, decode_workers())
