@@ -119,12 +119,12 @@ class EncodeSettings:
 MODE_TILE = "auto"
 
 
-
 def decode_workers() -> int:
     """Threads for a decode's planes (entropy decoding, wavelets) besides the network's: torch's
     intra-op thread count (``torch.set_num_threads``, ``OMP_NUM_THREADS``), so one setting bounds
     the whole decoder."""
     return torch.get_num_threads()
+
 
 @dataclass(frozen=True)
 class DecodeSettings:

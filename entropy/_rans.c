@@ -80,7 +80,7 @@ static int check_tables(Py_buffer *cdfs, Py_buffer *lengths, Py_buffer *offsets,
  * ``pos`` with rANS ``state``; ``pos`` -1 starts a new stream (the state is read from its first
  * eight bytes). The returned position and state continue the stream in the next call.
  *
- * ``lookup`` (uint16, LOOKUP_BUCKETS + 1 per row; entropy.streams.lookup_table) narrows each
+ * ``lookup`` (uint16, LOOKUP_BUCKETS + 1 per row; EntropyTables.search_bounds) narrows each
  * symbol's search: entry k is the last symbol whose cdf is <= k * 2^16 / LOOKUP_BUCKETS, so the
  * symbol of a cum in bucket k lies in [lookup[k], lookup[k + 1]] and the binary search over that
  * range finds the symbol the whole row's search would (the cdfs ascend strictly). Entries are

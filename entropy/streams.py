@@ -95,23 +95,26 @@ def _product(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
 
 
 _ONE_ZERO_BIT = (0xEDB88320, *(1 << n for n in range(31)))  # the reflected polynomial's shift
-_BYTE_POWERS: list[tuple[int, ...]] = []  # the operators of 2^k zero bytes, grown as needed
+
+
+@functools.lru_cache(maxsize=None)
+def _byte_power(k: int) -> tuple[int, ...]:
+    """The operator of 2^k zero bytes (a pure function: the decoder's two threads may share it)."""
+    if k == 0:
+        two = _product(_ONE_ZERO_BIT, _ONE_ZERO_BIT)
+        four = _product(two, two)
+        return _product(four, four)
+    return _product(_byte_power(k - 1), _byte_power(k - 1))
 
 
 @functools.lru_cache(maxsize=64)
 def _zeros_operator(n_bytes: int) -> tuple[int, ...]:
     """The operator that advances a CRC-32 register over ``n_bytes`` zero bytes (a part's segments
     share one length: cached, then one matrix-vector product per segment)."""
-    if not _BYTE_POWERS:
-        two = _product(_ONE_ZERO_BIT, _ONE_ZERO_BIT)
-        four = _product(two, two)
-        _BYTE_POWERS.append(_product(four, four))
-    while len(_BYTE_POWERS) < n_bytes.bit_length():
-        _BYTE_POWERS.append(_product(_BYTE_POWERS[-1], _BYTE_POWERS[-1]))
     result = None
     for k in range(n_bytes.bit_length()):
         if n_bytes >> k & 1:
-            result = _BYTE_POWERS[k] if result is None else _product(_BYTE_POWERS[k], result)
+            result = _byte_power(k) if result is None else _product(_byte_power(k), result)
     return result
 
 
