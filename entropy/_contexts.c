@@ -74,38 +74,26 @@ static inline uint64_t term(uint32_t feature, int64_t weight) {
     return (uint64_t)((int64_t)(int32_t)feature * weight);
 }
 
-/* The weighted evidence of the coefficient (i, j) = (r0 + 2a, c0 + 2b). ``interior``: every read
- * is inside its array without clamping (the caller's ranges say so), and the phase sums use
- * ``known_offsets``; else each read is clamped. Both give the same sums where both apply. */
-static inline __attribute__((always_inline)) int64_t weighted(const Pass *restrict P, Py_ssize_t a, Py_ssize_t b, Py_ssize_t i, Py_ssize_t j, const int interior) {
+/* The weighted evidence of the coefficient (i, j) = (r0 + 2a, c0 + 2b), every read clamped: the
+ * borders' path (interior_row sums the rest of a row without clamping; the same sums). */
+static int64_t weighted(const Pass *restrict P, Py_ssize_t a, Py_ssize_t i, Py_ssize_t j) {
     const int64_t *w = P->w;
     uint64_t mu = (uint64_t)w[8];
     if (P->use_parent || P->use_ring) {
         const Grid *g = &P->parent;
-        Py_ssize_t pi = interior ? a : clamp(a, g->h), pj = interior ? b : clamp(b, g->w); /* (r0 + 2a) // 2 == a */
+        Py_ssize_t pi = clamp(a, g->h), pj = clamp(j >> 1, g->w); /* (r0 + 2a) // 2 == a, (c0 + 2b) // 2 == b */
         if (P->use_parent) mu += term(abs32(g->p[pi * g->w + pj]), w[0]);
         if (P->use_ring) mu += term(P->ring[pi * g->w + pj], w[1]);
     }
     if (P->use_others) {
         uint32_t total = 0;
-        for (int k = 0; k < P->n_others; k++) {
-            const Grid *g = &P->others[k];
-            total += interior ? abs32(g->p[i * g->w + j]) : mag(g, i, j);
-        }
+        for (int k = 0; k < P->n_others; k++) total += mag(&P->others[k], i, j);
         mu += term(total, w[2]);
     }
-    if (P->use_luma) mu += term(interior ? abs32(P->luma.p[i * P->luma.w + j]) : mag(&P->luma, i, j), w[3]);
-    if (P->use_co) mu += term(interior ? abs32(P->co.p[i * P->co.w + j]) : mag(&P->co, i, j), w[4]);
+    if (P->use_luma) mu += term(mag(&P->luma, i, j), w[3]);
+    if (P->use_co) mu += term(mag(&P->co, i, j), w[4]);
     for (int t = 0; t < 3; t++) {
-        if (!P->use_phase[t]) continue;
-        uint32_t total = 0;
-        if (interior) {
-            const Grid *g = &P->band;
-            for (int k = 0; k < P->n_known[t]; k++) total += abs32(g->p[(i + P->known_offsets[t][k][0]) * g->w + j + P->known_offsets[t][k][1]]);
-        } else {
-            total = known_sum(&P->band, i, j, PHASE_TERMS[t], PHASE_TERM_SIZES[t], P->known);
-        }
-        mu += term(total, w[5 + t]);
+        if (P->use_phase[t]) mu += term(known_sum(&P->band, i, j, PHASE_TERMS[t], PHASE_TERM_SIZES[t], P->known), w[5 + t]);
     }
     return (int64_t)mu;
 }
@@ -387,11 +375,11 @@ static PyObject *bins(PyObject *Py_UNUSED(self), PyObject *args) {
         Py_ssize_t i = r0 + 2 * a;
         int64_t *row = out + a * n_cols;
         if (a >= row_lo && a <= row_hi && col_lo <= col_hi) {
-            for (Py_ssize_t b = 0; b < col_lo; b++) row[b] = (int64_t)weighted(&P, a, b, i, c0 + 2 * b, 0);
+            for (Py_ssize_t b = 0; b < col_lo; b++) row[b] = weighted(&P, a, i, c0 + 2 * b);
             interior_row(&P, a, i, c0, col_lo, col_hi + 1, (uint64_t *)row, scratch);
-            for (Py_ssize_t b = col_hi + 1; b < n_cols; b++) row[b] = (int64_t)weighted(&P, a, b, i, c0 + 2 * b, 0);
+            for (Py_ssize_t b = col_hi + 1; b < n_cols; b++) row[b] = weighted(&P, a, i, c0 + 2 * b);
         } else {
-            for (Py_ssize_t b = 0; b < n_cols; b++) row[b] = (int64_t)weighted(&P, a, b, i, c0 + 2 * b, 0);
+            for (Py_ssize_t b = 0; b < n_cols; b++) row[b] = weighted(&P, a, i, c0 + 2 * b);
         }
         bin_row(row, n_cols, &binner, shift, n_bins);
     }
