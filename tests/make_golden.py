@@ -168,6 +168,18 @@ def cases_v1_x4r3() -> dict[str, bytes]:
     }
 
 
+def cases_v1_x4r4() -> dict[str, bytes]:
+    """Written 2026-12-07: the same cases with the fourth x4 rescaler (irr-x4 r4, the x4-r4 run's
+    held-out best at step 16 500)."""
+    r4 = {"scale": 4, "network_revision": 4}
+    return {
+        "rgb-q60": codec.encode(photo_like(32, 40, seed=50), quality=60, **r4),
+        "rgb-lossless": codec.encode(photo_like(28, 36, seed=51), lossless=True, **r4),
+        "gray-q50": codec.encode(photo_like(21, 27, 1, seed=52), quality=50, **r4),
+        "rgb-q80-wide": codec.encode(large_photo(128, 1280), quality=80, **r4),
+    }
+
+
 def cases_v1_2_level_r2() -> dict[str, bytes]:
     """Written 2026-12-07: the w97-adaptive-2 set's cases with the second learned level (irr-level
     r2: one coupling block, 16 channels), named explicitly."""
@@ -185,7 +197,8 @@ def cases_v1_2_level_r2() -> dict[str, bytes]:
 CASES = {"v1": cases_v1, "v1.1": cases_v1_1, "v1-large": cases_v1_large, "v1.1-large": cases_v1_1_large,
          "v1.2": cases_v1_2, "v1.2-adaptive": cases_v1_2_adaptive, "v1.2-adaptive2": cases_v1_2_adaptive2,
          "v1-x2r2": cases_v1_x2r2, "v1-x4r2": cases_v1_x4r2,
-         "v1-x4r3": cases_v1_x4r3, "v1.2-level-r2": cases_v1_2_level_r2}
+         "v1-x4r3": cases_v1_x4r3, "v1.2-level-r2": cases_v1_2_level_r2,
+         "v1-x4r4": cases_v1_x4r4}
 
 
 def main(version: str) -> None:
