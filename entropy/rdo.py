@@ -57,6 +57,19 @@ def lower_where_cheaper(values: np.ndarray, mags: np.ndarray, rows: np.ndarray, 
     return values
 
 
+def _native_shift_costs(values: np.ndarray, mags: np.ndarray, bins: np.ndarray, candidate_rows: np.ndarray,
+                        bits: np.ndarray, tables: EntropyTables) -> tuple | None:
+    """Per candidate, (squared error, bits) of the nonzero symbols lowered under its rows, or None
+    for a candidate with an overflowing value; None without the C pass."""
+    if native is None:
+        return None
+    return native.shift_costs(np.ascontiguousarray(values, dtype=np.int32), np.ascontiguousarray(mags, dtype=np.float32),
+                              np.ascontiguousarray(bins, dtype=np.uint8), np.ascontiguousarray(candidate_rows, dtype=np.uint8),
+                              candidate_rows.shape[1], np.ascontiguousarray(bits, dtype=np.float64), bits.shape[1],
+                              np.ascontiguousarray(tables.offsets, dtype=np.int32),
+                              np.ascontiguousarray(tables.lengths, dtype=np.int32), RDO_LAMBDA)
+
+
 # A file's per-class bin shifts (scheme 4), tried in this order so that ties keep the smaller one.
 # On held-out training photos (``irr tools compare-entropy --adaptation``, ideal code lengths
 # of the same symbols): -1.1 % of the bits with the shifts sent (24 bytes for LR and detail);
@@ -67,7 +80,7 @@ SHIFT_CANDIDATES = (0, -1, 1, -2, 2, -3, 3, -4, 4)
 
 
 def choose_shifts(planes_q: list, kinds: list[str], steps: list[dict], tables: EntropyTables, part: str,
-                   magnitudes: Magnitudes | None) -> dict[int, int]:
+                   magnitudes: Magnitudes | None, reference: bool = False) -> dict[int, int]:
     """Per class of the part, the bin shift under which its symbols cost least: in bits, or where
     the encoder lowers symbols (``magnitudes``), in D + lambda R after lowering them under that
     shift's tables, as the real pass will. (Measured with contexts of unlowered neighbours: the
@@ -91,14 +104,21 @@ def choose_shifts(planes_q: list, kinds: list[str], steps: list[dict], tables: E
             v, nz_bins = values[nonzero], b[nonzero]
             u = None if mags is None else mags[nonzero]
             cost = costs.setdefault(cls, np.zeros(len(SHIFT_CANDIDATES)))
-            for i, shift in enumerate(SHIFT_CANDIDATES):
-                rows_of_bin = tables.context_map[base + shift_bins(all_bins, shift, n_bins)]
-                rows = rows_of_bin[nz_bins]
+            candidate_rows = np.stack([tables.context_map[base + shift_bins(all_bins, shift, n_bins)]
+                                       for shift in SHIFT_CANDIDATES])
+            native_costs = _native_shift_costs(v, u, nz_bins, candidate_rows, bits, tables) \
+                if u is not None and not reference else None
+            for i, rows_of_bin in enumerate(candidate_rows):
                 cost[i] += RDO_LAMBDA * float(zeros @ zero_bits[rows_of_bin])
+                if native_costs is not None and native_costs[i] is not None:
+                    distortion, rate = native_costs[i]
+                    cost[i] += distortion + RDO_LAMBDA * rate
+                    continue
+                rows = rows_of_bin[nz_bins]
                 if u is None:
                     cost[i] += RDO_LAMBDA * value_bits(bits, tables, rows, v).sum()
                     continue
-                lowered = lower_where_cheaper(v, u, rows, bits, tables)
+                lowered = lower_where_cheaper(v, u, rows, bits, tables, reference)
                 q = np.abs(lowered)
                 distortion = (u.astype(np.float64) - np.where(q > 0, q + 0.125, 0.0)) ** 2
                 cost[i] += distortion.sum() + RDO_LAMBDA * value_bits(bits, tables, rows, lowered).sum()

@@ -300,6 +300,63 @@ def test_the_c_lowering_decides_as_the_numpy_path_does():
             assert np.any(native != values)  # the case lowers something
 
 
+def test_the_c_shift_costs_are_the_numpy_paths_to_the_last_bit():
+    """Each candidate's (squared error, bits) of the lowered symbols: the sums numpy's would be
+    (lengths across its 8192-element blocks), and None where a written value overflows its table."""
+    from codec import models
+    from entropy import rdo
+    from entropy.tables import value_bits
+
+    if rdo.native is None:
+        pytest.skip("the C rate-distortion pass was not built")
+    rng = np.random.default_rng(12)
+    tables, _ = models.load_tables("w97-adaptive-2")
+    bits = tables.symbol_bits()
+    n_bins = 37
+    seen_none = seen_costs = 0
+    for n, scale in ((5, 1.0), (127, 2.0), (8193, 1.5), (30_001, 0.8), (20_000, 60.0)):
+        mags = np.abs(rng.laplace(0, scale, n)).astype(np.float16)
+        values = (np.sign(rng.standard_normal(n)) * np.floor(mags.astype(np.float64) + 1 / 3)).astype(np.int32)
+        keep = values != 0
+        values, mags = values[keep], mags[keep]
+        bins = rng.integers(0, n_bins, values.size).astype(np.uint8)
+        candidate_rows = rng.integers(0, len(tables.offsets), (9, n_bins)).astype(np.uint8)
+        native = rdo._native_shift_costs(values, mags, bins, candidate_rows, bits, tables)
+        for got, rows_of_bin in zip(native, candidate_rows):
+            rows = rows_of_bin[bins]
+            lowered = rdo.lower_where_cheaper(values, mags, rows, bits, tables, reference=True)
+            index = lowered.astype(np.int64) - tables.offsets[rows]
+            if np.any((index < 0) | (index >= tables.lengths[rows] - 2)):
+                assert got is None
+                seen_none += 1
+                continue
+            q = np.abs(lowered)
+            distortion = ((mags.astype(np.float64) - np.where(q > 0, q + 0.125, 0.0)) ** 2).sum()
+            assert got == (distortion, value_bits(bits, tables, rows, lowered).sum())
+            seen_costs += 1
+    assert seen_none and seen_costs  # both kinds of candidate were checked
+
+
+def test_the_bin_shifts_chosen_with_the_c_pass_are_the_numpy_paths(monkeypatch):
+    from codec import models
+    from codec.transform import LevelTransform
+    from entropy import coder, pyramid, rdo
+
+    if rdo.native is None:
+        pytest.skip("the C rate-distortion pass was not built")
+    tables, _ = models.load_tables("w97-adaptive-2")
+    net, _ = models.load_model(models.LEVEL_MODEL, 2)
+    image = photo_like(96, 128, seed=13)
+    for lr_step in (4 * 256, 30 * 256):
+        layout = coder.ImageLayout(*image.shape, lr_step)
+        magnitudes = []
+        planes_q, steps = pyramid.analyse(image, layout, tables.lossy_wavelet, magnitudes, LevelTransform(net, lr_step))
+        for part in ("lr", "detail"):
+            native = rdo.choose_shifts(planes_q, layout.plane_kinds(), steps, tables, part, magnitudes)
+            reference = rdo.choose_shifts(planes_q, layout.plane_kinds(), steps, tables, part, magnitudes, reference=True)
+            assert native == reference and native
+
+
 def test_rdo_never_touches_lossless_bands_such_as_alpha(tables, monkeypatch):
     """Alpha is coded losslessly inside a lossy image: even at an absurd bit price it must come back exact."""
 
