@@ -103,26 +103,28 @@ done:
     return result;
 }
 
-/* shift_costs(values, mags, bins, candidate_rows, n_bins, bits, stride, offsets, lengths, lambda):
+/* shift_costs(values, mags, bins, candidate_rows, n_bins, bits, stride, offsets, lengths, escapes, lambda):
  * per candidate c, the pass's nonzero symbols lowered under the tables candidate_rows[c, bin], and
- * (sum of squared errors, sum of bits) of what is then written -- or None for a candidate under
- * which a written value overflows its table (its bypass bits are the numpy path's to compute). */
+ * (sum of squared errors, sum of bits) of what is then written. A value beyond its table costs the
+ * overflow symbol plus escapes[|index|] + 4 (escapes: numpy's 2 log2(i + 2), whose last bits libm's
+ * log2 does not always give); None for a candidate with an |index| beyond escapes. */
 static PyObject *shift_costs(PyObject *Py_UNUSED(self), PyObject *args) {
-    Py_buffer values = {0}, mags = {0}, bins = {0}, candidates = {0}, bits = {0}, offsets = {0}, lengths = {0};
+    Py_buffer values = {0}, mags = {0}, bins = {0}, candidates = {0}, bits = {0}, offsets = {0}, lengths = {0},
+              escapes = {0};
     Py_ssize_t n_bins, stride;
     double lambda;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*ny*ny*y*d", &values, &mags, &bins, &candidates, &n_bins, &bits, &stride,
-                          &offsets, &lengths, &lambda))
+    if (!PyArg_ParseTuple(args, "y*y*y*y*ny*ny*y*y*d", &values, &mags, &bins, &candidates, &n_bins, &bits, &stride,
+                          &offsets, &lengths, &escapes, &lambda))
         return NULL;
     PyObject *result = NULL;
     double *scratch = NULL;
     Py_ssize_t n = values.len / 4, n_tables = offsets.len / 4;
     Py_ssize_t n_candidates = n_bins > 0 ? candidates.len / n_bins : 0;
     if (values.len % 4 || mags.len != n * 4 || bins.len != n || lengths.len != offsets.len || stride < 1 ||
-        n_bins < 1 || candidates.len != n_candidates * n_bins || bits.len != n_tables * stride * 8) {
+        n_bins < 1 || candidates.len != n_candidates * n_bins || bits.len != n_tables * stride * 8 || escapes.len % 8) {
         PyErr_SetString(PyExc_ValueError, "values int32, mags float32 and bins uint8 of one length; candidate_rows "
                                           "uint8 (candidates x n_bins); bits float64 (tables x stride), offsets and "
-                                          "lengths int32 per table");
+                                          "lengths int32 per table; escapes float64");
         goto done;
     }
     const int32_t *v = (const int32_t *)values.buf;
@@ -130,6 +132,14 @@ static PyObject *shift_costs(PyObject *Py_UNUSED(self), PyObject *args) {
     const uint8_t *bin = (const uint8_t *)bins.buf, *rows = (const uint8_t *)candidates.buf;
     const double *b = (const double *)bits.buf;
     const int32_t *offset = (const int32_t *)offsets.buf, *length = (const int32_t *)lengths.buf;
+    const double *escape = (const double *)escapes.buf;
+    const int64_t n_escapes = escapes.len / 8;
+    for (Py_ssize_t k = 0; k < n_tables; k++) {
+        if (length[k] < 2 || length[k] - 2 >= stride) {
+            PyErr_SetString(PyExc_ValueError, "a table without its overflow symbol in bits");
+            goto done;
+        }
+    }
     for (Py_ssize_t k = 0; k < n; k++) {
         if (bin[k] >= n_bins) {
             PyErr_SetString(PyExc_ValueError, "a bin beyond n_bins");
@@ -163,12 +173,17 @@ static PyObject *shift_costs(PyObject *Py_UNUSED(self), PyObject *args) {
             int64_t q = value > 0 ? value : -value;
             double e = m - (q > 0 ? (double)q + 0.125 : 0.0);
             errors[k] = e * e;
-            int64_t index = value - offset[r];
-            if (index < 0 || index >= (int64_t)length[r] - 2 || index >= stride) {
+            int64_t index = value - offset[r], n_symbols = (int64_t)length[r] - 2;
+            if (index >= 0 && index < n_symbols) {
+                cost[k] = b[r * stride + index];
+                continue;
+            }
+            int64_t magnitude = index > 0 ? index : -index;
+            if (magnitude >= n_escapes) {
                 overflow = 1;
                 break;
             }
-            cost[k] = b[r * stride + index];
+            cost[k] = b[r * stride + n_symbols] + escape[magnitude] + 4.0;
         }
         if (!overflow) {
             error_sum = numpy_sum(errors, n);
@@ -191,6 +206,7 @@ done:
     PyBuffer_Release(&bits);
     PyBuffer_Release(&offsets);
     PyBuffer_Release(&lengths);
+    PyBuffer_Release(&escapes);
     return result;
 }
 
@@ -198,8 +214,8 @@ static PyMethodDef methods[] = {
     {"lower", lower, METH_VARARGS,
      "lower(values, mags, rows, bits, stride, offsets, lengths, lambda): lower_where_cheaper in place"},
     {"shift_costs", shift_costs, METH_VARARGS,
-     "shift_costs(values, mags, bins, candidate_rows, n_bins, bits, stride, offsets, lengths, lambda): per "
-     "candidate, (squared error, bits) of the lowered pass, or None where a value overflows its table"},
+     "shift_costs(values, mags, bins, candidate_rows, n_bins, bits, stride, offsets, lengths, escapes, lambda): per "
+     "candidate, (squared error, bits) of the lowered pass, or None where a value lies beyond escapes"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -4,6 +4,7 @@ whatever symbols and shifts it is given."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -57,17 +58,26 @@ def lower_where_cheaper(values: np.ndarray, mags: np.ndarray, rows: np.ndarray, 
     return values
 
 
+@functools.lru_cache(maxsize=1)
+def _escape_bits() -> np.ndarray:
+    """value_bits' bypass cost of an overflow, 2 log2(|index| + 2), by numpy (the C pass's lookup)."""
+    return 2 * np.log2(np.arange(ESCAPE_LOOKUP, dtype=np.int64) + 2)
+
+
+ESCAPE_LOOKUP = 1 << 16  # a candidate with an |index| beyond this takes the numpy path
+
+
 def _native_shift_costs(values: np.ndarray, mags: np.ndarray, bins: np.ndarray, candidate_rows: np.ndarray,
                         bits: np.ndarray, tables: EntropyTables) -> tuple | None:
     """Per candidate, (squared error, bits) of the nonzero symbols lowered under its rows, or None
-    for a candidate with an overflowing value; None without the C pass."""
+    for a candidate with an overflow beyond the lookup; None without the C pass."""
     if native is None:
         return None
     return native.shift_costs(np.ascontiguousarray(values, dtype=np.int32), np.ascontiguousarray(mags, dtype=np.float32),
                               np.ascontiguousarray(bins, dtype=np.uint8), np.ascontiguousarray(candidate_rows, dtype=np.uint8),
                               candidate_rows.shape[1], np.ascontiguousarray(bits, dtype=np.float64), bits.shape[1],
                               np.ascontiguousarray(tables.offsets, dtype=np.int32),
-                              np.ascontiguousarray(tables.lengths, dtype=np.int32), RDO_LAMBDA)
+                              np.ascontiguousarray(tables.lengths, dtype=np.int32), _escape_bits(), RDO_LAMBDA)
 
 
 # A file's per-class bin shifts (scheme 4), tried in this order so that ties keep the smaller one.

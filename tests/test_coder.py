@@ -302,7 +302,8 @@ def test_the_c_lowering_decides_as_the_numpy_path_does():
 
 def test_the_c_shift_costs_are_the_numpy_paths_to_the_last_bit():
     """Each candidate's (squared error, bits) of the lowered symbols: the sums numpy's would be
-    (lengths across its 8192-element blocks), and None where a written value overflows its table."""
+    (lengths across its 8192-element blocks), overflows' bypass bits included, and None where an
+    overflow lies beyond the C pass's lookup."""
     from codec import models
     from entropy import rdo
     from entropy.tables import value_bits
@@ -313,10 +314,12 @@ def test_the_c_shift_costs_are_the_numpy_paths_to_the_last_bit():
     tables, _ = models.load_tables("w97-adaptive-2")
     bits = tables.symbol_bits()
     n_bins = 37
-    seen_none = seen_costs = 0
-    for n, scale in ((5, 1.0), (127, 2.0), (8193, 1.5), (30_001, 0.8), (20_000, 60.0)):
-        mags = np.abs(rng.laplace(0, scale, n)).astype(np.float16)
+    seen_none = seen_costs = seen_overflow = 0
+    for n, scale in ((5, 1.0), (127, 2.0), (8193, 1.5), (30_001, 0.8), (20_000, 60.0), (2_000, 3_000.0), (50, -1)):
+        mags = np.abs(rng.laplace(0, abs(scale), n)).astype(np.float16)
         values = (np.sign(rng.standard_normal(n)) * np.floor(mags.astype(np.float64) + 1 / 3)).astype(np.int32)
+        if scale < 0:  # a value beyond the C pass's lookup of escape bits
+            values[7] = 100_000
         keep = values != 0
         values, mags = values[keep], mags[keep]
         bins = rng.integers(0, n_bins, values.size).astype(np.uint8)
@@ -326,15 +329,16 @@ def test_the_c_shift_costs_are_the_numpy_paths_to_the_last_bit():
             rows = rows_of_bin[bins]
             lowered = rdo.lower_where_cheaper(values, mags, rows, bits, tables, reference=True)
             index = lowered.astype(np.int64) - tables.offsets[rows]
-            if np.any((index < 0) | (index >= tables.lengths[rows] - 2)):
+            if np.any(np.abs(index) >= rdo.ESCAPE_LOOKUP):
                 assert got is None
                 seen_none += 1
                 continue
+            seen_overflow += int(np.any(index >= tables.lengths[rows] - 2))
             q = np.abs(lowered)
             distortion = ((mags.astype(np.float64) - np.where(q > 0, q + 0.125, 0.0)) ** 2).sum()
             assert got == (distortion, value_bits(bits, tables, rows, lowered).sum())
             seen_costs += 1
-    assert seen_none and seen_costs  # both kinds of candidate were checked
+    assert seen_none and seen_costs and seen_overflow  # every kind of candidate was checked
 
 
 def test_the_bin_shifts_chosen_with_the_c_pass_are_the_numpy_paths(monkeypatch):
