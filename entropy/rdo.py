@@ -101,6 +101,7 @@ def choose_shifts(planes_q: list, kinds: list[str], steps: list[dict], tables: E
     zero_bits = bits[np.arange(len(tables.offsets)), -tables.offsets]  # every table's cost of a 0
     all_bins = np.arange(n_bins)
     costs: dict[int, np.ndarray] = {}
+    rows_by_base: dict[int, np.ndarray] = {}  # a class's (candidates, bins) table rows, per stepset
 
     def measure(ctx: np.ndarray, values: np.ndarray, mags: np.ndarray | None) -> np.ndarray:
         cls = int(scheme.class_of(ctx[0])) if ctx.size else scheme.ll_class(False)
@@ -114,8 +115,10 @@ def choose_shifts(planes_q: list, kinds: list[str], steps: list[dict], tables: E
             v, nz_bins = values[nonzero], b[nonzero]
             u = None if mags is None else mags[nonzero]
             cost = costs.setdefault(cls, np.zeros(len(SHIFT_CANDIDATES)))
-            candidate_rows = np.stack([tables.context_map[base + shift_bins(all_bins, shift, n_bins)]
-                                       for shift in SHIFT_CANDIDATES])
+            candidate_rows = rows_by_base.get(base)
+            if candidate_rows is None:
+                candidate_rows = rows_by_base[base] = np.stack([
+                    tables.context_map[base + shift_bins(all_bins, shift, n_bins)] for shift in SHIFT_CANDIDATES])
             native_costs = _native_shift_costs(v, u, nz_bins, candidate_rows, bits, tables) \
                 if u is not None and not reference else None
             for i, rows_of_bin in enumerate(candidate_rows):
