@@ -206,9 +206,45 @@ done:
     return result;
 }
 
+/* ycocg_forward(rgb, planes, n, channels): n interleaved uint8 pixels of 3 or 4 channels into
+ * channels int32 planes of n samples: Y, Co, Cg (YCoCg-R, as entropy/wavelet.py's numpy path:
+ * arithmetic shifts of signed values) and alpha as it is. One pass, no temporaries. */
+static PyObject *ycocg_forward(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer rgb = {0}, planes = {0};
+    Py_ssize_t n;
+    int channels;
+    if (!PyArg_ParseTuple(args, "y*w*ni", &rgb, &planes, &n, &channels)) return NULL;
+    PyObject *result = NULL;
+    if (n < 0 || (channels != 3 && channels != 4) || n > PY_SSIZE_T_MAX / 16 || rgb.len != n * channels ||
+        planes.len != n * channels * 4) {
+        PyErr_SetString(PyExc_ValueError, "rgb uint8 (n, 3 or 4); planes int32 (channels, n)");
+        goto done;
+    }
+    const uint8_t *src = (const uint8_t *)rgb.buf;
+    int32_t *y = (int32_t *)planes.buf, *co = y + n, *cg = co + n, *alpha = cg + n;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const uint8_t *px = src + i * channels;
+        int32_t r = px[0], g = px[1], b = px[2];
+        int32_t c = r - b, t = b + (c >> 1), d = g - t;
+        co[i] = c;
+        cg[i] = d;
+        y[i] = t + (d >> 1);
+        if (channels == 4) alpha[i] = px[3];
+    }
+    Py_END_ALLOW_THREADS
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyBuffer_Release(&rgb);
+    PyBuffer_Release(&planes);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"forward", forward, METH_VARARGS, "forward(x, low, high, n, m, axis, steps): one lifting pass"},
     {"inverse", inverse, METH_VARARGS, "inverse(low, high, x, n, m, axis, steps): its exact inverse"},
+    {"ycocg_forward", ycocg_forward, METH_VARARGS, "ycocg_forward(rgb, planes, n, channels): colour planes of uint8 pixels"},
     {NULL, NULL, 0, NULL},
 };
 

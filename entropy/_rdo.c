@@ -11,7 +11,22 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdlib.h>
+
+/* An IEEE half (the encoder's magnitudes are float16) as a double: exact. */
+static inline double half_to_double(uint16_t h) {
+    int exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+    double v = exponent == 0 ? ldexp((double)mantissa, -24)
+               : exponent == 31 ? (mantissa ? NAN : INFINITY)
+               : ldexp((double)(mantissa | 0x400), exponent - 25);
+    return h >> 15 ? -v : v;
+}
+
+/* Magnitude k of a float16 or float32 array, as the numpy path reads it. */
+static inline double magnitude(const void *mags, int half, Py_ssize_t k) {
+    return half ? half_to_double(((const uint16_t *)mags)[k]) : (double)((const float *)mags)[k];
+}
 
 /* The lowering of one nonzero symbol: the value the encoder writes (value or value - sign), or
  * value unchanged where either candidate lies outside its table. */
@@ -67,14 +82,15 @@ static PyObject *lower(PyObject *Py_UNUSED(self), PyObject *args) {
         return NULL;
     PyObject *result = NULL;
     Py_ssize_t n = values.len / 4, n_tables = offsets.len / 4;
-    if (values.len % 4 || mags.len != n * 4 || rows.len != n || lengths.len != offsets.len || stride < 1 ||
-        bits.len != n_tables * stride * 8) {
-        PyErr_SetString(PyExc_ValueError, "values int32, mags float32 and rows uint8 of one length; bits float64 "
+    if (values.len % 4 || (mags.len != n * 4 && mags.len != n * 2) || rows.len != n || lengths.len != offsets.len ||
+        stride < 1 || bits.len != n_tables * stride * 8) {
+        PyErr_SetString(PyExc_ValueError, "values int32, mags float16 or float32 and rows uint8 of one length; bits float64 "
                                           "(tables x stride), offsets and lengths int32 per table");
         goto done;
     }
     int32_t *v = (int32_t *)values.buf;
-    const float *u = (const float *)mags.buf;
+    const void *u = mags.buf;
+    const int half = n > 0 && mags.len == n * 2;
     const uint8_t *r = (const uint8_t *)rows.buf;
     const double *b = (const double *)bits.buf;
     const int32_t *offset = (const int32_t *)offsets.buf, *length = (const int32_t *)lengths.buf;
@@ -87,7 +103,7 @@ static PyObject *lower(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t k = 0; k < n; k++) {
         if (v[k] == 0) continue;
-        v[k] = (int32_t)lowered_value(v[k], (double)u[k], offset[r[k]], length[r[k]], b + (Py_ssize_t)r[k] * stride,
+        v[k] = (int32_t)lowered_value(v[k], magnitude(u, half, k), offset[r[k]], length[r[k]], b + (Py_ssize_t)r[k] * stride,
                                       stride, lambda);
     }
     Py_END_ALLOW_THREADS
@@ -120,15 +136,16 @@ static PyObject *shift_costs(PyObject *Py_UNUSED(self), PyObject *args) {
     double *scratch = NULL;
     Py_ssize_t n = values.len / 4, n_tables = offsets.len / 4;
     Py_ssize_t n_candidates = n_bins > 0 ? candidates.len / n_bins : 0;
-    if (values.len % 4 || mags.len != n * 4 || bins.len != n || lengths.len != offsets.len || stride < 1 ||
+    if (values.len % 4 || (mags.len != n * 4 && mags.len != n * 2) || bins.len != n || lengths.len != offsets.len || stride < 1 ||
         n_bins < 1 || candidates.len != n_candidates * n_bins || bits.len != n_tables * stride * 8 || escapes.len % 8) {
-        PyErr_SetString(PyExc_ValueError, "values int32, mags float32 and bins uint8 of one length; candidate_rows "
+        PyErr_SetString(PyExc_ValueError, "values int32, mags float16 or float32 and bins uint8 of one length; candidate_rows "
                                           "uint8 (candidates x n_bins); bits float64 (tables x stride), offsets and "
                                           "lengths int32 per table; escapes float64");
         goto done;
     }
     const int32_t *v = (const int32_t *)values.buf;
-    const float *u = (const float *)mags.buf;
+    const void *u = mags.buf;
+    const int half = n > 0 && mags.len == n * 2;
     const uint8_t *bin = (const uint8_t *)bins.buf, *rows = (const uint8_t *)candidates.buf;
     const double *b = (const double *)bits.buf;
     const int32_t *offset = (const int32_t *)offsets.buf, *length = (const int32_t *)lengths.buf;
@@ -167,7 +184,7 @@ static PyObject *shift_costs(PyObject *Py_UNUSED(self), PyObject *args) {
         Py_BEGIN_ALLOW_THREADS
         for (Py_ssize_t k = 0; k < n; k++) {
             int64_t r = row_of_bin[bin[k]];
-            double m = (double)u[k];
+            double m = magnitude(u, half, k);
             int64_t value = v[k];
             if (value != 0) value = lowered_value(value, m, offset[r], length[r], b + r * stride, stride, lambda);
             int64_t q = value > 0 ? value : -value;

@@ -12,7 +12,7 @@ import numpy as np
 
 from entropy.parallel import map_planes
 from entropy.steps import LOSSLESS_STEP, band_steps
-from entropy.wavelet import Bands, dwt2, idwt2, levels_for, ycocg_channels, ycocg_forward
+from entropy.wavelet import Bands, dwt2, idwt2, levels_for, ycocg_channels, ycocg_planes
 
 # Per plane, per level, per orientation: |coefficient| / step of a lossy subband, None of a lossless one.
 Magnitudes = list[list[tuple["np.ndarray | None", ...]]]
@@ -61,13 +61,11 @@ def dequantize(q: np.ndarray, step: int) -> np.ndarray:
 
 
 def to_planes(pixels: np.ndarray) -> np.ndarray:
+    """(H, W, C) uint8 pixels -> (C, H, W) int32 planes: gray as it is, else Y, Co, Cg (and alpha)."""
     channels = pixels.shape[2]
     if channels == 1:
         return pixels.transpose(2, 0, 1).astype(np.int32)
-    planes = ycocg_forward(pixels[..., :3])
-    if channels == 4:
-        planes = np.concatenate([planes, pixels[None, ..., 3].astype(np.int32)])
-    return planes
+    return ycocg_planes(pixels)
 
 
 def from_planes(planes: np.ndarray, rows: int = 256) -> np.ndarray:

@@ -34,7 +34,7 @@ def lower_where_cheaper(values: np.ndarray, mags: np.ndarray, rows: np.ndarray, 
     The C pass (``entropy/_rdo.c``) decides as this numpy path does; ``reference`` takes the latter."""
     if native is not None and not reference:
         lowered = np.array(values, dtype=np.int32, copy=True)
-        native.lower(lowered, np.ascontiguousarray(mags, dtype=np.float32), np.ascontiguousarray(rows, dtype=np.uint8),
+        native.lower(lowered, _c_magnitudes(mags), np.ascontiguousarray(rows, dtype=np.uint8),
                      np.ascontiguousarray(bits, dtype=np.float64), bits.shape[1],
                      np.ascontiguousarray(tables.offsets, dtype=np.int32), np.ascontiguousarray(tables.lengths, dtype=np.int32),
                      RDO_LAMBDA)
@@ -58,6 +58,11 @@ def lower_where_cheaper(values: np.ndarray, mags: np.ndarray, rows: np.ndarray, 
     return values
 
 
+def _c_magnitudes(mags: np.ndarray) -> np.ndarray:
+    """Magnitudes as the C pass reads them: float16 (the encoder's) as they are, else float32."""
+    return np.ascontiguousarray(mags, dtype=np.float16 if mags.dtype == np.float16 else np.float32)
+
+
 @functools.lru_cache(maxsize=1)
 def _escape_bits() -> np.ndarray:
     """value_bits' bypass cost of an overflow, 2 log2(|index| + 2), by numpy (the C pass's lookup)."""
@@ -73,7 +78,7 @@ def _native_shift_costs(values: np.ndarray, mags: np.ndarray, bins: np.ndarray, 
     for a candidate with an overflow beyond the lookup; None without the C pass."""
     if native is None:
         return None
-    return native.shift_costs(np.ascontiguousarray(values, dtype=np.int32), np.ascontiguousarray(mags, dtype=np.float32),
+    return native.shift_costs(np.ascontiguousarray(values, dtype=np.int32), _c_magnitudes(mags),
                               np.ascontiguousarray(bins, dtype=np.uint8), np.ascontiguousarray(candidate_rows, dtype=np.uint8),
                               candidate_rows.shape[1], np.ascontiguousarray(bits, dtype=np.float64), bits.shape[1],
                               np.ascontiguousarray(tables.offsets, dtype=np.int32),

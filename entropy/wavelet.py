@@ -27,6 +27,19 @@ def ycocg_forward(rgb: np.ndarray) -> np.ndarray:
     return np.stack([y, co, cg])
 
 
+def ycocg_planes(pixels: np.ndarray, reference: bool = False) -> np.ndarray:
+    """(H, W, 3 or 4) uint8 -> (C, H, W) int32: Y, Co, Cg, and alpha as it is. The C pass
+    (``entropy/_lifting.c``, one pass over the pixels) gives the numpy path's integers; ``reference``
+    takes the latter."""
+    h, w, channels = pixels.shape
+    if native is not None and not reference:
+        planes = np.empty((channels, h, w), np.int32)
+        native.ycocg_forward(np.ascontiguousarray(pixels, dtype=np.uint8), planes, h * w, channels)
+        return planes
+    planes = ycocg_forward(pixels[..., :3])
+    return np.concatenate([planes, pixels[None, ..., 3].astype(np.int32)]) if channels == 4 else planes
+
+
 def ycocg_inverse(planes: np.ndarray) -> np.ndarray:
     """Exact inverse of :func:`ycocg_forward`: (3, H, W) -> (H, W, 3) int32."""
     return np.stack(list(ycocg_channels(planes)), axis=-1)

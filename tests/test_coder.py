@@ -298,6 +298,12 @@ def test_the_c_lowering_decides_as_the_numpy_path_does():
             reference = rdo.lower_where_cheaper(values, mags, rows, bits, tables, reference=True)
             assert np.array_equal(native, reference), (name, scale)
             assert np.any(native != values)  # the case lowers something
+        # every finite float16 magnitude (the C pass converts them itself)
+        mags = np.arange(0x7C00, dtype=np.uint16).view(np.float16)
+        values = np.floor(mags.astype(np.float64) + 1 / 3).astype(np.int32)
+        rows = rng.integers(0, len(tables.offsets), mags.size).astype(np.uint8)
+        assert np.array_equal(rdo.lower_where_cheaper(values, mags, rows, bits, tables),
+                              rdo.lower_where_cheaper(values, mags, rows, bits, tables, reference=True))
 
 
 def test_the_c_shift_costs_are_the_numpy_paths_to_the_last_bit():

@@ -64,6 +64,22 @@ def test_ycocg_r_is_lossless_on_every_extreme():
     assert np.array_equal(ycocg_inverse(ycocg_forward(rgb)), rgb)
 
 
+def test_the_c_colour_planes_are_the_numpy_paths():
+    from entropy import wavelet
+
+    if wavelet.native is None:
+        pytest.skip("the C lifting was not built")
+    values = np.array([0, 1, 127, 128, 254, 255], np.uint8)
+    extremes = np.stack(np.meshgrid(values, values, values, indexing="ij"), axis=-1).reshape(-1, 1, 3)
+    rng = np.random.default_rng(3)
+    rgba = rng.integers(0, 256, (37, 29, 4)).astype(np.uint8)
+    for pixels in (extremes, rgba[..., :3], rgba, rgba[::2, ::3]):  # views too, 3 and 4 channels
+        native = wavelet.ycocg_planes(pixels)
+        assert native.dtype == np.int32 and native.shape == (pixels.shape[2], *pixels.shape[:2])
+        assert np.array_equal(native, wavelet.ycocg_planes(pixels, reference=True))
+    assert np.array_equal(ycocg_inverse(wavelet.ycocg_planes(extremes)), extremes)
+
+
 def test_levels_stop_before_the_low_band_gets_tiny():
     assert levels_for(8, 1000) == 0
     assert levels_for(16, 16) == 1
