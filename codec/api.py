@@ -20,7 +20,7 @@ from codec import models, modes, resources, targets
 from codec.summary import info, thumbnail_size
 from codec.pixels import ImageLike, Pixels, load, mean_gray, to_pil
 from codec.settings import (DEFAULT_QUALITY, DEFAULT_SCALE, DEFAULT_TEMPERATURE, MODE_TILE, DecodeSettings,
-                            EncodeSettings, check_data, decode_workers, check_max_pixels, check_targets,
+                            EncodeSettings, check_data, plane_workers, check_max_pixels, check_targets,
                             quality_to_step)
 from entropy import coder
 from entropy.steps import LOSSLESS_STEP
@@ -144,7 +144,7 @@ def read_stored(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, detail: bool 
     mode = modes.of_kind(kind)
     mode.verify(f)
     tables = _tables(h)
-    content = mode.read(f, tables, detail, decode_workers())
+    content = mode.read(f, tables, detail, plane_workers())
     alpha = None
     if f.alpha_stream is not None:
         alpha_layout = coder.ImageLayout(h.height, h.width, 1, LOSSLESS_STEP)

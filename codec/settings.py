@@ -119,10 +119,10 @@ class EncodeSettings:
 MODE_TILE = "auto"
 
 
-def decode_workers() -> int:
-    """Threads for a decode's planes (entropy decoding, wavelets) besides the network's: torch's
-    intra-op thread count (``torch.set_num_threads``, ``OMP_NUM_THREADS``), so one setting bounds
-    the whole decoder."""
+def plane_workers() -> int:
+    """Threads for the planes' work besides the network's (a decode's entropy decoding and wavelets,
+    an encode's shift choice): torch's intra-op thread count (``torch.set_num_threads``,
+    ``OMP_NUM_THREADS``), so one setting bounds the whole codec."""
     return torch.get_num_threads()
 
 

@@ -37,7 +37,7 @@ class Coded:
 
 
 def encode_parts(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables, parts: tuple[str, ...] = ("all",),
-                 first_level: FirstLevel | None = None, rdo: bool = True, adapt: bool = True) -> Coded:
+                 first_level: FirstLevel | None = None, rdo: bool = True, adapt: bool = True, workers: int = 1) -> Coded:
     """Code an (H, W, C) uint8 image, one payload per part (see :func:`walk`).
 
     A payload is one rANS stream (``w53-laplace-1``) or, when the model cuts the symbols into
@@ -46,7 +46,8 @@ def encode_parts(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables,
     and decoder then hold one segment's buffers at a time, not the image's, and a decoder detects
     a damaged segment when it ends. Scheme 4 puts its bin shifts before that (``bitstream.payload``).
     ``rdo=False`` codes the quantised symbols as they are (comparing models on equal symbols);
-    ``adapt=False`` stores zero shifts (the ablation of the per-file adaptation).
+    ``adapt=False`` stores zero shifts (the ablation of the per-file adaptation). The shift choice
+    prices the planes on up to ``workers`` threads: the same shifts, the same bytes.
     """
     if pixels.shape != (layout.height, layout.width, layout.channels) or pixels.dtype != np.uint8:
         raise ValueError(f"pixels {pixels.shape} {pixels.dtype} do not match {layout}")
@@ -62,7 +63,8 @@ def encode_parts(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables,
         indexes: list[np.ndarray] = []
         shifts = None
         if scheme.learned:
-            shifts = rate_distortion.choose_shifts(planes_q, layout.plane_kinds(), steps, tables, part, magnitudes) if adapt else {}
+            shifts = rate_distortion.choose_shifts(planes_q, layout.plane_kinds(), steps, tables, part, magnitudes,
+                                                   workers=workers) if adapt else {}
         classes = scheme.part_classes(part, chroma)
 
         def record(ctx: np.ndarray, values: np.ndarray, mags: np.ndarray | None) -> np.ndarray:

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from entropy.contexts import SCHEMES, shift_bins
+from entropy.parallel import map_planes
 from entropy.pyramid import Magnitudes
 from entropy.tables import EntropyTables, value_bits
 from entropy.walk import walk
@@ -95,52 +96,72 @@ SHIFT_CANDIDATES = (0, -1, 1, -2, 2, -3, 3, -4, 4)
 
 
 def choose_shifts(planes_q: list, kinds: list[str], steps: list[dict], tables: EntropyTables, part: str,
-                   magnitudes: Magnitudes | None, reference: bool = False) -> dict[int, int]:
+                   magnitudes: Magnitudes | None, reference: bool = False, workers: int = 1) -> dict[int, int]:
     """Per class of the part, the bin shift under which its symbols cost least: in bits, or where
     the encoder lowers symbols (``magnitudes``), in D + lambda R after lowering them under that
     shift's tables, as the real pass will. (Measured with contexts of unlowered neighbours: the
     walk leaves the symbols unchanged. Choosing on bits of unlowered symbols instead picked wide
-    tables for symbols that the lowering then zeroed: up to 40 % more detail bytes.)"""
+    tables for symbols that the lowering then zeroed: up to 40 % more detail bytes.) The C pass
+    (``entropy/_rdo.c``) prices every candidate as this numpy path does, to the last bit;
+    ``reference`` takes the latter. The planes are priced on up to ``workers`` threads and their
+    band passes' costs summed in walk order: the same sums, and so the same shifts, on any count."""
     scheme = SCHEMES[tables.context_scheme]
     n_bins, bits = scheme.n_bins, tables.symbol_bits()
     zero_bits = bits[np.arange(len(tables.offsets)), -tables.offsets]  # every table's cost of a 0
     all_bins = np.arange(n_bins)
-    costs: dict[int, np.ndarray] = {}
     rows_by_base: dict[int, np.ndarray] = {}  # a class's (candidates, bins) table rows, per stepset
 
-    def measure(ctx: np.ndarray, values: np.ndarray, mags: np.ndarray | None) -> np.ndarray:
-        cls = int(scheme.class_of(ctx[0])) if ctx.size else scheme.ll_class(False)
-        if scheme.shiftable(cls):  # the LL residuals have one context: nothing to shift
-            # One band's pass: one stepset, so a context is its bin. Zeros (most symbols, which the
-            # lowering leaves alone) are counted per bin; only the nonzero ones are coded one by one.
-            b = scheme.bin_of(ctx)
-            base = int(ctx[0] - b[0])
-            nonzero = np.flatnonzero(values)
-            zeros = np.bincount(b, minlength=n_bins) - np.bincount(b[nonzero], minlength=n_bins)
-            v, nz_bins = values[nonzero], b[nonzero]
-            u = None if mags is None else mags[nonzero]
-            cost = costs.setdefault(cls, np.zeros(len(SHIFT_CANDIDATES)))
-            candidate_rows = rows_by_base.get(base)
-            if candidate_rows is None:
-                candidate_rows = rows_by_base[base] = np.stack([
-                    tables.context_map[base + shift_bins(all_bins, shift, n_bins)] for shift in SHIFT_CANDIDATES])
-            native_costs = _native_shift_costs(v, u, nz_bins, candidate_rows, bits, tables) \
-                if u is not None and not reference else None
-            for i, rows_of_bin in enumerate(candidate_rows):
-                cost[i] += RDO_LAMBDA * float(zeros @ zero_bits[rows_of_bin])
-                if native_costs is not None and native_costs[i] is not None:
-                    distortion, rate = native_costs[i]
-                    cost[i] += distortion + RDO_LAMBDA * rate
-                    continue
-                rows = rows_of_bin[nz_bins]
-                if u is None:
-                    cost[i] += RDO_LAMBDA * value_bits(bits, tables, rows, v).sum()
-                    continue
-                lowered = lower_where_cheaper(v, u, rows, bits, tables, reference)
-                q = np.abs(lowered)
-                distortion = (u.astype(np.float64) - np.where(q > 0, q + 0.125, 0.0)) ** 2
-                cost[i] += distortion.sum() + RDO_LAMBDA * value_bits(bits, tables, rows, lowered).sum()
-        return values
+    def pass_cost(cls: int, ctx: np.ndarray, values: np.ndarray, mags: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """A band pass's (zeros', nonzero symbols') cost per candidate. One band's pass: one
+        stepset, so a context is its bin. Zeros (most symbols, which the lowering leaves alone)
+        are counted per bin; only the nonzero ones are priced one by one."""
+        b = scheme.bin_of(ctx)
+        base = int(ctx[0] - b[0])
+        nonzero = np.flatnonzero(values)
+        zeros = np.bincount(b, minlength=n_bins) - np.bincount(b[nonzero], minlength=n_bins)
+        v, nz_bins = values[nonzero], b[nonzero]
+        u = None if mags is None else mags[nonzero]
+        candidate_rows = rows_by_base.get(base)
+        if candidate_rows is None:
+            candidate_rows = rows_by_base[base] = np.stack([
+                tables.context_map[base + shift_bins(all_bins, shift, n_bins)] for shift in SHIFT_CANDIDATES])
+        native_costs = _native_shift_costs(v, u, nz_bins, candidate_rows, bits, tables) \
+            if u is not None and not reference else None
+        zero_cost, symbol_cost = np.zeros(len(SHIFT_CANDIDATES)), np.zeros(len(SHIFT_CANDIDATES))
+        for i, rows_of_bin in enumerate(candidate_rows):
+            zero_cost[i] = RDO_LAMBDA * float(zeros @ zero_bits[rows_of_bin])
+            if native_costs is not None and native_costs[i] is not None:
+                distortion, rate = native_costs[i]
+                symbol_cost[i] = distortion + RDO_LAMBDA * rate
+                continue
+            rows = rows_of_bin[nz_bins]
+            if u is None:
+                symbol_cost[i] = RDO_LAMBDA * value_bits(bits, tables, rows, v).sum()
+                continue
+            lowered = lower_where_cheaper(v, u, rows, bits, tables, reference)
+            q = np.abs(lowered)
+            distortion = (u.astype(np.float64) - np.where(q > 0, q + 0.125, 0.0)) ** 2
+            symbol_cost[i] = distortion.sum() + RDO_LAMBDA * value_bits(bits, tables, rows, lowered).sum()
+        return zero_cost, symbol_cost
 
-    walk(planes_q, kinds, steps, measure, scheme, magnitudes, part, tables.predictor)
+    def plane_costs(plane: int) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        found = []
+
+        def measure(ctx: np.ndarray, values: np.ndarray, mags: np.ndarray | None) -> np.ndarray:
+            cls = int(scheme.class_of(ctx[0])) if ctx.size else scheme.ll_class(False)
+            if scheme.shiftable(cls):  # the LL residuals have one context: nothing to shift
+                found.append((cls, *pass_cost(cls, ctx, values, mags)))
+            return values
+
+        walk(planes_q, kinds, steps, measure, scheme, magnitudes, part, tables.predictor, planes=frozenset([plane]))
+        return found
+
+    ll, bands = planes_q[0]
+    samples = (bands[0][0].size if bands else ll.size)
+    costs: dict[int, np.ndarray] = {}
+    for found in map_planes(plane_costs, len(planes_q), workers, samples):
+        for cls, zero_cost, symbol_cost in found:  # in walk order: the serial pass's sums
+            cost = costs.setdefault(cls, np.zeros(len(SHIFT_CANDIDATES)))
+            cost += zero_cost
+            cost += symbol_cost
     return {cls: SHIFT_CANDIDATES[int(np.argmin(cost))] for cls, cost in costs.items()}

@@ -48,7 +48,8 @@ PARTS = ("all", "lr", "detail")
 def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list[dict], code: Coder,
           scheme: ContextScheme, magnitudes: Magnitudes | None = None, part: str = "all",
           predictor: Predictor | None = None, shifts: dict[int, int] | None = None,
-          before_plane: Callable[[int], None] | None = None, after_plane: Callable[[int], None] | None = None) -> None:
+          before_plane: Callable[[int], None] | None = None, after_plane: Callable[[int], None] | None = None,
+          planes: frozenset[int] | None = None) -> None:
     """Visit the quantised symbols of one part in decoding order, filling arrays in place from ``code``.
 
     Parts: "all" (every plane: its LL, then its levels coarse to fine), "lr" (the same without the
@@ -57,11 +58,15 @@ def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list
     contexts only look at coarser levels, earlier bands of the level and the luma (and Co) plane.
     Scheme 4 bins with ``predictor`` and moves each class's bins by ``shifts`` (class -> shift).
     ``before_plane(i)`` and ``after_plane(i)`` bracket the coding of plane ``i`` (the decoder's
-    threads: a plane's detail waits for the plane's LR).
+    threads: a plane's detail waits for the plane's LR). ``planes`` restricts the visit to those
+    planes, in the contexts of the whole walk (the encoder's shift choice, a plane per thread).
     """
-    luma_bands: Bands | None = None
-    co_bands: Bands | None = None
+    # Chroma looks at the luma (and Cg at the Co) plane's bands, visited before it: the same arrays.
+    luma_bands: Bands | None = next((b for (_, b), kind in zip(planes_q, kinds) if kind == "luma"), None)
+    co_bands: Bands | None = next((b for (_, b), kind in zip(planes_q, kinds) if kind == "co"), None)
     for plane_index, ((ll, bands), kind, plane_steps) in enumerate(zip(planes_q, kinds, steps)):
+        if planes is not None and plane_index not in planes:
+            continue
         if before_plane is not None:
             before_plane(plane_index)
         chroma = kind in ("co", "cg")
@@ -122,10 +127,6 @@ def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list
                     band[mask] = code(ctx, band[mask], None if band_magnitudes is None else band_magnitudes[mask])
                     known |= mask
                 coded.append(band)
-        if kind == "luma":
-            luma_bands = bands
-        if kind == "co":
-            co_bands = bands
         if after_plane is not None:
             after_plane(plane_index)
 

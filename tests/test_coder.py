@@ -347,11 +347,12 @@ def test_the_c_shift_costs_are_the_numpy_paths_to_the_last_bit():
     assert seen_none and seen_costs and seen_overflow  # every kind of candidate was checked
 
 
-def test_the_bin_shifts_chosen_with_the_c_pass_are_the_numpy_paths(monkeypatch):
+def test_the_bin_shifts_chosen_with_the_c_pass_or_threads_are_the_numpy_paths(monkeypatch):
     from codec import models
     from codec.transform import LevelTransform
-    from entropy import coder, pyramid, rdo
+    from entropy import coder, parallel, pyramid, rdo
 
+    monkeypatch.setattr(parallel, "MIN_SAMPLES", 0)  # threads even for this small image
     if rdo.native is None:
         pytest.skip("the C rate-distortion pass was not built")
     tables, _ = models.load_tables("w97-adaptive-2")
@@ -364,7 +365,8 @@ def test_the_bin_shifts_chosen_with_the_c_pass_are_the_numpy_paths(monkeypatch):
         for part in ("lr", "detail"):
             native = rdo.choose_shifts(planes_q, layout.plane_kinds(), steps, tables, part, magnitudes)
             reference = rdo.choose_shifts(planes_q, layout.plane_kinds(), steps, tables, part, magnitudes, reference=True)
-            assert native == reference and native
+            threaded = rdo.choose_shifts(planes_q, layout.plane_kinds(), steps, tables, part, magnitudes, workers=3)
+            assert native == reference == threaded and native
 
 
 def test_rdo_never_touches_lossless_bands_such_as_alpha(tables, monkeypatch):
@@ -385,7 +387,7 @@ def _level_coded(tables, seed: int, monkeypatch=None, no_shifts: bool = False):
     from entropy import coder
 
     if no_shifts:
-        monkeypatch.setattr(rdo, "choose_shifts", lambda *args: {})
+        monkeypatch.setattr(rdo, "choose_shifts", lambda *args, **kwargs: {})
     net = models.load_model(models.LEVEL_MODEL, models.latest_revision(models.LEVEL_MODEL))[0]
     layout = ImageLayout(96, 128, 3, 1800)
     x = photo_like(96, 128, seed=seed)

@@ -12,7 +12,7 @@ from bitstream.container import LEVEL_MINOR, Header, IrrFile
 from bitstream.errors import ChecksumError
 from codec import models
 from codec.modes import Encoded, image_planes, verify_network
-from codec.settings import DecodeSettings, EncodeSettings, decode_workers, resolve_revision
+from codec.settings import DecodeSettings, EncodeSettings, plane_workers, resolve_revision
 from codec.transform import AUTO, LevelTransform
 from entropy import coder, pyramid
 from entropy.tables import EntropyTables
@@ -37,8 +37,8 @@ def encode(image: np.ndarray, settings: EncodeSettings) -> Encoded:
     layout = coder.ImageLayout(*image.shape, settings.lr_step)
     # Detail that is not stored is not coded either (the LR's symbols never depend on it).
     parts = ("lr", "detail") if settings.stores_detail else ("lr",)
-    coded = coder.encode_parts(image, layout, tables, parts, LevelTransform(net, settings.lr_step,
-                                                                                     progress=settings.progress))
+    coded = coder.encode_parts(image, layout, tables, parts, LevelTransform(net, settings.lr_step, progress=settings.progress),
+                               workers=plane_workers())
     return Encoded(2, models.LEVEL_MODEL, revision, weights_hash, entropy_model, tables, tables_hash,
                    coded.payloads[0], coded.crcs[0], LEVEL_MINOR,
                    coded.payloads[1] if settings.stores_detail else None)
@@ -75,4 +75,4 @@ def reconstruct(stored: Stored, header: Header, settings: DecodeSettings) -> np.
     level = LevelTransform(models.to_device(net, settings.device, settings.dtype), header.lr_step, temperature, seed,
                            settings.device, settings.dtype, _tile(settings), settings.progress)
     planes_q, stored.planes_q = stored.planes_q, None
-    return pyramid.synthesise(planes_q, stored.steps, level, decode_workers())
+    return pyramid.synthesise(planes_q, stored.steps, level, plane_workers())
