@@ -18,7 +18,7 @@ from entropy import rdo as rate_distortion
 from entropy.contexts import SCHEMES
 from entropy.pyramid import FirstLevel, ImageLayout, Magnitudes, analyse, empty_planes, synthesise
 from bitstream.payload import Payload, pack_payload, unpack_payload
-from entropy.streams import Rans, SegmentedDecoder, segments
+from entropy.streams import Rans, SegmentedDecoder, crc32_combine, segments
 from entropy.tables import EntropyTables
 from entropy.walk import part_symbols, walk
 
@@ -47,12 +47,13 @@ def encode_parts(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables,
     a damaged segment when it ends. Scheme 4 puts its bin shifts before that (``bitstream.payload``).
     ``rdo=False`` codes the quantised symbols as they are (comparing models on equal symbols);
     ``adapt=False`` stores zero shifts (the ablation of the per-file adaptation). The shift choice
-    prices the planes on up to ``workers`` threads: the same shifts, the same bytes.
+    prices the planes, the analysis transforms them and the rANS coder codes the segments on up to
+    ``workers`` threads: the same bytes.
     """
     if pixels.shape != (layout.height, layout.width, layout.channels) or pixels.dtype != np.uint8:
         raise ValueError(f"pixels {pixels.shape} {pixels.dtype} do not match {layout}")
     magnitudes: Magnitudes | None = [] if rdo and not layout.lossless and rate_distortion.RDO_LAMBDA > 0 else None
-    planes_q, steps = analyse(pixels, layout, tables.lossy_wavelet, magnitudes, first_level)
+    planes_q, steps = analyse(pixels, layout, tables.lossy_wavelet, magnitudes, first_level, workers)
     bits = tables.symbol_bits() if magnitudes is not None else None
     rans = Rans(tables)
     scheme = SCHEMES[tables.context_scheme]
@@ -80,12 +81,15 @@ def encode_parts(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables,
         table_rows = np.concatenate(indexes) if indexes else np.zeros(0, np.uint8)
         symbols.clear()
         indexes.clear()
-        streams, segment_crcs, crc = [], [], 0
-        for a, b in segments(values.size, tables):
-            streams.append(rans.encode(values[a:b], table_rows[a:b]))
-            as_bytes = values[a:b].astype(">i4").tobytes()
-            crc = zlib.crc32(as_bytes, crc)
-            segment_crcs.append(zlib.crc32(as_bytes))
+        def code_segment(bounds: tuple[int, int]) -> tuple[bytes, int]:
+            a, b = bounds
+            return rans.encode(values[a:b], table_rows[a:b]), zlib.crc32(values[a:b].astype(">i4"))
+
+        bounds = segments(values.size, tables)
+        streams, segment_crcs = map(list, zip(*parallel.map_items(code_segment, bounds, workers))) if bounds else ([], [])
+        crc = 0
+        for (a, b), segment_crc in zip(bounds, segment_crcs):  # the part's CRC from its segments'
+            crc = crc32_combine(crc, segment_crc, 4 * (b - a))
         framed = Payload([shifts.get(c, 0) for c in classes] if scheme.learned else None, streams,
                          segment_crcs if tables.segment_crc else None)
         payloads.append(pack_payload(framed, bool(tables.segment_symbols)))

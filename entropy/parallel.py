@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 MIN_SAMPLES = 1 << 16  # below this a plane's work is shorter than a thread's start
 
@@ -20,3 +21,12 @@ def map_planes(work: Callable[[int], T], n: int, workers: int, samples: int) -> 
         return [work(i) for i in range(n)]
     with ThreadPoolExecutor(workers, thread_name_prefix="irr-plane") as pool:
         return list(pool.map(work, range(n)))
+
+
+def map_items(work: Callable[[T], U], items: list[T], workers: int) -> list[U]:
+    """[work(item) for item in items], on up to ``workers`` threads when there are several."""
+    workers = min(workers, len(items))
+    if workers <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(workers, thread_name_prefix="irr-item") as pool:
+        return list(pool.map(work, items))

@@ -95,44 +95,53 @@ class FirstLevel(Protocol):
 
 
 def _transform(plane_list: list[np.ndarray], levels: int, wavelets: list[str],
-               first_level: FirstLevel | None) -> list[tuple[np.ndarray, Bands]]:
-    """Every plane's wavelet pyramid; with ``first_level``, its level 1 goes through the network."""
+               first_level: FirstLevel | None, workers: int = 1) -> list[tuple[np.ndarray, Bands]]:
+    """Every plane's wavelet pyramid; with ``first_level``, its level 1 goes through the network.
+    The planes are transformed on up to ``workers`` threads (the same integers)."""
+    samples = plane_list[0].size if plane_list else 0
     if first_level is None or levels == 0:
-        return [dwt2(plane, levels, wavelet) for plane, wavelet in zip(plane_list, wavelets)]
-    firsts = [dwt2(plane, 1, wavelet) for plane, wavelet in zip(plane_list, wavelets)]
+        return map_planes(lambda i: dwt2(plane_list[i], levels, wavelets[i]), len(plane_list), workers, samples)
+    firsts = map_planes(lambda i: dwt2(plane_list[i], 1, wavelets[i]), len(plane_list), workers, samples)
     lows, highs = first_level.analysis(np.stack([ll for ll, _ in firsts]), [bands[0] for _, bands in firsts])
     del firsts
-    pyramids = []
-    for low, high, wavelet in zip(lows, highs, wavelets):
-        ll, bands = dwt2(low, levels - 1, wavelet, shifted=True)
-        pyramids.append((ll, [tuple(high), *bands]))
-    return pyramids
+
+    def rest(i: int) -> tuple[np.ndarray, Bands]:
+        ll, bands = dwt2(lows[i], levels - 1, wavelets[i], shifted=True)
+        return ll, [tuple(highs[i]), *bands]
+
+    return map_planes(rest, len(plane_list), workers, samples)
 
 
 def analyse(pixels: np.ndarray, layout: ImageLayout, lossy_wavelet: str, magnitudes: Magnitudes | None = None,
-            first_level: FirstLevel | None = None) -> tuple[list, list[dict]]:
+            first_level: FirstLevel | None = None, workers: int = 1) -> tuple[list, list[dict]]:
     """Quantised wavelet planes of an (H, W, C) uint8 image, and each plane's band steps.
 
     Given a list, ``magnitudes`` receives each lossy subband's |coefficient| / step (None for a
     lossless one), the input of the encoder's rate-distortion choice (float16: 3 digits are plenty).
+    The planes are worked on up to ``workers`` threads: the same integers.
     """
     levels = levels_for(layout.height, layout.width)
     steps = [band_steps(layout.lr_step, kind, levels, lossy_wavelet) for kind in layout.plane_kinds()]
-    pyramids = _transform(list(to_planes(pixels)), levels, [s["wavelet"] for s in steps], first_level)
-    planes_q = []
-    for (ll, bands), plane_steps in zip(pyramids, steps):
-        if magnitudes is not None:  # None for a lossless band (step 1, e.g. alpha): RDO must not touch it
-            magnitudes.append([
-                tuple(_magnitudes(b, plane_steps[(lvl + 1, o)]) for o, b in enumerate(level_bands))
-                for lvl, level_bands in enumerate(bands)
-            ])
+    pyramids = _transform(list(to_planes(pixels)), levels, [s["wavelet"] for s in steps], first_level, workers)
+
+    def quantised(i: int) -> tuple[tuple[np.ndarray, Bands], list | None]:
+        (ll, bands), plane_steps = pyramids[i], steps[i]
+        pyramids[i] = None  # each plane's coefficients go as soon as they are quantised
+        # None for a lossless band (step 1, e.g. alpha): RDO must not touch it
+        mags = None if magnitudes is None else [
+            tuple(_magnitudes(b, plane_steps[(lvl + 1, o)]) for o, b in enumerate(level_bands))
+            for lvl, level_bands in enumerate(bands)]
         ll = quantize(ll, plane_steps["ll"])
         bands = [
             tuple(quantize(b, plane_steps[(lvl + 1, o)]) for o, b in enumerate(level_bands))
             for lvl, level_bands in enumerate(bands)
         ]
-        planes_q.append((ll, bands))
-    return planes_q, steps
+        return (ll, bands), mags
+
+    done = map_planes(quantised, len(pyramids), workers, pixels.shape[0] * pixels.shape[1])
+    if magnitudes is not None:
+        magnitudes.extend(mags for _, mags in done)
+    return [plane_q for plane_q, _ in done], steps
 
 
 def _magnitudes(band: np.ndarray, step: int) -> np.ndarray | None:

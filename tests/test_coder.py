@@ -369,6 +369,27 @@ def test_the_bin_shifts_chosen_with_the_c_pass_or_threads_are_the_numpy_paths(mo
             assert native == reference == threaded and native
 
 
+def test_encoding_on_threads_writes_the_same_bytes(monkeypatch):
+    """Analysis planes, shift choice and rANS segments on threads: the serial encoder's payloads."""
+    import dataclasses
+
+    from codec import models
+    from codec.transform import LevelTransform
+    from entropy import coder, parallel
+
+    monkeypatch.setattr(parallel, "MIN_SAMPLES", 0)
+    base, _ = models.load_tables("w97-adaptive-2")
+    tables = dataclasses.replace(base, segment_symbols=1500)  # several segments per part
+    net, _ = models.load_model(models.LEVEL_MODEL, 2)
+    for image in (photo_like(96, 128, seed=14), photo_like(64, 80, 1, seed=15)):
+        layout = coder.ImageLayout(*image.shape, 12 * 256)
+        coded = [coder.encode_parts(image, layout, tables, ("lr", "detail"), LevelTransform(net, layout.lr_step),
+                                    workers=workers) for workers in (1, 2, 3)]
+        assert len(coder.segments(image.shape[0] * image.shape[1] * 3 // 4, tables)) > 2
+        assert coded[0].payloads == coded[1].payloads == coded[2].payloads
+        assert coded[0].crcs == coded[1].crcs == coded[2].crcs
+
+
 def test_rdo_never_touches_lossless_bands_such_as_alpha(tables, monkeypatch):
     """Alpha is coded losslessly inside a lossy image: even at an absurd bit price it must come back exact."""
 
