@@ -81,12 +81,14 @@ def encode_parts(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables,
         table_rows = np.concatenate(indexes) if indexes else np.zeros(0, np.uint8)
         symbols.clear()
         indexes.clear()
+
         def code_segment(bounds: tuple[int, int]) -> tuple[bytes, int]:
             a, b = bounds
             return rans.encode(values[a:b], table_rows[a:b]), zlib.crc32(values[a:b].astype(">i4"))
 
         bounds = segments(values.size, tables)
-        streams, segment_crcs = map(list, zip(*parallel.map_items(code_segment, bounds, workers))) if bounds else ([], [])
+        coded = parallel.map_items(code_segment, bounds, workers)
+        streams, segment_crcs = [stream for stream, _ in coded], [c for _, c in coded]
         crc = 0
         for (a, b), segment_crc in zip(bounds, segment_crcs):  # the part's CRC from its segments'
             crc = crc32_combine(crc, segment_crc, 4 * (b - a))

@@ -111,7 +111,7 @@ def choose_shifts(planes_q: list, kinds: list[str], steps: list[dict], tables: E
     all_bins = np.arange(n_bins)
     rows_by_base: dict[int, np.ndarray] = {}  # a class's (candidates, bins) table rows, per stepset
 
-    def pass_cost(cls: int, ctx: np.ndarray, values: np.ndarray, mags: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def pass_cost(ctx: np.ndarray, values: np.ndarray, mags: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """A band pass's (zeros', nonzero symbols') cost per candidate. One band's pass: one
         stepset, so a context is its bin. Zeros (most symbols, which the lowering leaves alone)
         are counted per bin; only the nonzero ones are priced one by one."""
@@ -150,14 +150,14 @@ def choose_shifts(planes_q: list, kinds: list[str], steps: list[dict], tables: E
         def measure(ctx: np.ndarray, values: np.ndarray, mags: np.ndarray | None) -> np.ndarray:
             cls = int(scheme.class_of(ctx[0])) if ctx.size else scheme.ll_class(False)
             if scheme.shiftable(cls):  # the LL residuals have one context: nothing to shift
-                found.append((cls, *pass_cost(cls, ctx, values, mags)))
+                found.append((cls, *pass_cost(ctx, values, mags)))
             return values
 
         walk(planes_q, kinds, steps, measure, scheme, magnitudes, part, tables.predictor, planes=frozenset([plane]))
         return found
 
     ll, bands = planes_q[0]
-    samples = (bands[0][0].size if bands else ll.size)
+    samples = bands[0][0].size if bands else ll.size
     costs: dict[int, np.ndarray] = {}
     for found in map_planes(plane_costs, len(planes_q), workers, samples):
         for cls, zero_cost, symbol_cost in found:  # in walk order: the serial pass's sums

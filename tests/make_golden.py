@@ -144,40 +144,31 @@ def cases_v1_x2r2() -> dict[str, bytes]:
     }
 
 
-def cases_v1_x4r2() -> dict[str, bytes]:
-    """Written 2026-12-04: container 1.0 files of the second x4 rescaler (irr-x4 r2), named
-    explicitly: a lossy and a lossless LR, gray, and an LR wider than one network tile."""
-    r2 = {"scale": 4, "network_revision": 2}
+def _x4_cases(revision: int) -> dict[str, bytes]:
+    """Container 1.0 files of an x4 rescaler revision, named explicitly: a lossy and a lossless LR,
+    gray, and an LR wider than one network tile (the same images for every revision)."""
+    named = {"scale": 4, "network_revision": revision}
     return {
-        "rgb-q60": codec.encode(photo_like(32, 40, seed=50), quality=60, **r2),
-        "rgb-lossless": codec.encode(photo_like(28, 36, seed=51), lossless=True, **r2),
-        "gray-q50": codec.encode(photo_like(21, 27, 1, seed=52), quality=50, **r2),
-        "rgb-q80-wide": codec.encode(large_photo(128, 1280), quality=80, **r2),
+        "rgb-q60": codec.encode(photo_like(32, 40, seed=50), quality=60, **named),
+        "rgb-lossless": codec.encode(photo_like(28, 36, seed=51), lossless=True, **named),
+        "gray-q50": codec.encode(photo_like(21, 27, 1, seed=52), quality=50, **named),
+        "rgb-q80-wide": codec.encode(large_photo(128, 1280), quality=80, **named),
     }
+
+
+def cases_v1_x4r2() -> dict[str, bytes]:
+    """Written 2026-12-04: the second x4 rescaler (irr-x4 r2)."""
+    return _x4_cases(2)
 
 
 def cases_v1_x4r3() -> dict[str, bytes]:
-    """Written 2026-12-05: the same cases with the third x4 rescaler (irr-x4 r3, the x4-r2 run's
-    held-out best at step 36 000)."""
-    r3 = {"scale": 4, "network_revision": 3}
-    return {
-        "rgb-q60": codec.encode(photo_like(32, 40, seed=50), quality=60, **r3),
-        "rgb-lossless": codec.encode(photo_like(28, 36, seed=51), lossless=True, **r3),
-        "gray-q50": codec.encode(photo_like(21, 27, 1, seed=52), quality=50, **r3),
-        "rgb-q80-wide": codec.encode(large_photo(128, 1280), quality=80, **r3),
-    }
+    """Written 2026-12-05: the third x4 rescaler (irr-x4 r3, the x4-r2 run's held-out best at step 36 000)."""
+    return _x4_cases(3)
 
 
 def cases_v1_x4r4() -> dict[str, bytes]:
-    """Written 2026-12-07: the same cases with the fourth x4 rescaler (irr-x4 r4, the x4-r4 run's
-    held-out best at step 16 500)."""
-    r4 = {"scale": 4, "network_revision": 4}
-    return {
-        "rgb-q60": codec.encode(photo_like(32, 40, seed=50), quality=60, **r4),
-        "rgb-lossless": codec.encode(photo_like(28, 36, seed=51), lossless=True, **r4),
-        "gray-q50": codec.encode(photo_like(21, 27, 1, seed=52), quality=50, **r4),
-        "rgb-q80-wide": codec.encode(large_photo(128, 1280), quality=80, **r4),
-    }
+    """Written 2026-12-07: the fourth x4 rescaler (irr-x4 r4, the x4-r4 run's held-out best at step 16 500)."""
+    return _x4_cases(4)
 
 
 def cases_v1_2_level_r2() -> dict[str, bytes]:
