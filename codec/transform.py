@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from codec.level import HIGH_CHANNELS, LOW_CHANNELS, LearnedLevel
+from entropy.parallel import map_items
 
 TILE = 256  # low-band samples per tile side
 MARGIN = 16  # beyond the network's reach (2 blocks x (1 + 3 + 2) samples = 12)
@@ -39,7 +40,7 @@ class LevelTransform:
 
     def __init__(self, net: LearnedLevel, lr_step: int, temperature: float = 0.0, seed: int = 0,
                  device: torch.device | None = None, dtype: torch.dtype = torch.float32, tile: int = AUTO,
-                 progress: bool = False) -> None:
+                 progress: bool = False, workers: int = 1) -> None:
         self.net = net
         self.step = lr_step / 256
         self.temperature = temperature
@@ -48,6 +49,9 @@ class LevelTransform:
         self.dtype = dtype
         self.tile = tile
         self.progress = progress  # a bar over the tiles of big images
+        # Tiles run on up to this many threads, each tile's work as on one (the same outputs): the
+        # level's small convolutions keep two cores busier as two tiles than as one tile's threads.
+        self.workers = workers
 
     def analysis(self, lows: np.ndarray, highs: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, list]:
         return self._run(self.net.analysis, lows, highs, None)
@@ -72,7 +76,9 @@ class LevelTransform:
 
         tile = self.tile or (TILE if h * w > ONE_TILE_SAMPLES else max(h, w, 1))
         boxes = [(y0, x0) for y0 in range(0, h, tile) for x0 in range(0, w, tile)]
-        for y0, x0 in tqdm(boxes, disable=not self.progress or len(boxes) < 4, desc="tiles", leave=False):
+
+        def run_tile(origin: tuple[int, int]) -> None:
+            y0, x0 = origin
             y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
             box = (max(0, y0 - MARGIN), max(0, x0 - MARGIN), min(h, y1 + MARGIN), min(w, x1 + MARGIN))
             low, high, mask = self._tile(lows, highs, box, noise, exact)
@@ -85,6 +91,14 @@ class LevelTransform:
                 for o, band in enumerate(bands):  # a band shorter than the grid keeps its own extent
                     band[y0 : min(y1, band.shape[0]), x0 : min(x1, band.shape[1])] = \
                         high[3 * p + o, : max(0, min(y1, band.shape[0]) - y0), : max(0, min(x1, band.shape[1]) - x0)]
+            bar.update()
+
+        def run_tile_without_grad(origin: tuple[int, int]) -> None:
+            with torch.no_grad():  # grad mode is per thread
+                run_tile(origin)
+
+        with tqdm(total=len(boxes), disable=not self.progress or len(boxes) < 4, desc="tiles", leave=False) as bar:
+            map_items(run_tile_without_grad, boxes, self.workers)  # the tiles write disjoint parts of the outputs
         return out_lows, out_highs
 
     def _tile(self, lows: np.ndarray, highs: list[tuple[np.ndarray, ...]], box: tuple[int, int, int, int],

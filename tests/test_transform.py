@@ -61,6 +61,39 @@ def test_tiles_do_not_change_the_streams_or_the_pixels(shape):
     assert np.abs(results[0][1].astype(int) - results[1][1]).max() <= 1
 
 
+@pytest.mark.parametrize("shape", [(67, 93, 3), (67, 93, 1)])
+def test_tiles_on_threads_give_the_one_threads_outputs(shape):
+    """Threads share the tiles, each tile's work as on one thread: the same integers exactly."""
+    net = level(models.latest_revision(models.LEVEL_MODEL))
+    h, w, channels = (shape[0] + 1) // 2, (shape[1] + 1) // 2, shape[2]
+    rng = np.random.default_rng(5)
+    lows = rng.integers(-3000, 3000, (channels, h, w)).astype(np.int32)
+    highs = [tuple(rng.integers(-300, 300, (h - (o == 1), w - (o == 0))).astype(np.int32) for o in range(3))
+             for _ in range(channels)]
+    steps = [{(1, o): 8 * 16 for o in range(3)} for _ in range(channels)]
+    outputs = []
+    for workers in (1, 3):
+        transform = LevelTransform(net, 8 * 256, temperature=0.5, seed=2, tile=16, workers=workers)
+        low, high = transform.synthesis(lows, highs, steps)
+        outputs.append((low, [b for bands in high for b in bands]))
+    assert np.array_equal(outputs[0][0], outputs[1][0])
+    assert all(np.array_equal(a, b) for a, b in zip(outputs[0][1], outputs[1][1]))
+
+
+def test_tiles_on_threads_run_without_autograd():
+    seen = []
+
+    class Recorder(torch.nn.Module):
+        def synthesis(self, low, high, step, low_mask, high_mask):
+            seen.append(torch.is_grad_enabled())
+            return low, high
+
+    lows = np.zeros((3, 64, 64), np.int32)
+    highs = [tuple(np.zeros((64, 64), np.int32) for _ in range(3)) for _ in range(3)]
+    LevelTransform(Recorder(), 8 * 256, tile=16, workers=2)._run(Recorder().synthesis, lows, highs, None)
+    assert len(seen) == 16 and not any(seen)
+
+
 def test_automatic_tiling_runs_a_small_grid_whole_and_a_big_one_in_tiles():
     from codec import transform
 

@@ -37,8 +37,9 @@ def encode(image: np.ndarray, settings: EncodeSettings) -> Encoded:
     layout = coder.ImageLayout(*image.shape, settings.lr_step)
     # Detail that is not stored is not coded either (the LR's symbols never depend on it).
     parts = ("lr", "detail") if settings.stores_detail else ("lr",)
-    coded = coder.encode_parts(image, layout, tables, parts, LevelTransform(net, settings.lr_step, progress=settings.progress),
-                               workers=plane_workers())
+    workers = plane_workers()
+    level = LevelTransform(net, settings.lr_step, progress=settings.progress, workers=workers)
+    coded = coder.encode_parts(image, layout, tables, parts, level, workers=workers)
     return Encoded(2, models.LEVEL_MODEL, revision, weights_hash, entropy_model, tables, tables_hash,
                    coded.payloads[0], coded.crcs[0], LEVEL_MINOR,
                    coded.payloads[1] if settings.stores_detail else None)
@@ -73,6 +74,6 @@ def reconstruct(stored: Stored, header: Header, settings: DecodeSettings) -> np.
     net, _ = models.load_model(header.model_name, header.model_revision)
     temperature, seed = settings.draw(header)
     level = LevelTransform(models.to_device(net, settings.device, settings.dtype), header.lr_step, temperature, seed,
-                           settings.device, settings.dtype, _tile(settings), settings.progress)
+                           settings.device, settings.dtype, _tile(settings), settings.progress, plane_workers())
     planes_q, stored.planes_q = stored.planes_q, None
     return pyramid.synthesise(planes_q, stored.steps, level, plane_workers())
