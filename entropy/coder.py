@@ -59,34 +59,20 @@ def encode_parts(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables,
     scheme = SCHEMES[tables.context_scheme]
     chroma = layout.channels >= 3
     payloads, crcs, part_shifts = [], [], []
+    kinds = layout.plane_kinds()
     for part in parts:
-        symbols: list[np.ndarray] = []
-        indexes: list[np.ndarray] = []
         shifts = None
         if scheme.learned:
-            shifts = rate_distortion.choose_shifts(planes_q, layout.plane_kinds(), steps, tables, part, magnitudes,
+            shifts = rate_distortion.choose_shifts(planes_q, kinds, steps, tables, part, magnitudes,
                                                    workers=workers) if adapt else {}
         classes = scheme.part_classes(part, chroma)
-
-        def record(ctx: np.ndarray, values: np.ndarray, mags: np.ndarray | None) -> np.ndarray:
-            rows = tables.context_map[ctx]  # uint8 table rows: small, unlike the int64 contexts
-            if mags is not None and bits is not None:
-                values = rate_distortion.lower_where_cheaper(values, mags, rows, bits, tables)
-            indexes.append(rows)
-            symbols.append(values.astype(np.int32, copy=False))
-            return values
-
-        walk(planes_q, layout.plane_kinds(), steps, record, scheme, magnitudes, part, tables.predictor, shifts)
-        values = np.concatenate(symbols) if symbols else np.zeros(0, np.int32)
-        table_rows = np.concatenate(indexes) if indexes else np.zeros(0, np.uint8)
-        symbols.clear()
-        indexes.clear()
+        symbols, table_rows = _walk_planes(planes_q, kinds, steps, tables, scheme, magnitudes, part, shifts, bits, workers)
 
         def code_segment(bounds: tuple[int, int]) -> tuple[bytes, int]:
             a, b = bounds
-            return rans.encode(values[a:b], table_rows[a:b]), zlib.crc32(values[a:b].astype(">i4"))
+            return rans.encode(symbols[a:b], table_rows[a:b]), zlib.crc32(symbols[a:b].astype(">i4"))
 
-        bounds = segments(values.size, tables)
+        bounds = segments(symbols.size, tables)
         coded = parallel.map_items(code_segment, bounds, workers)
         streams, segment_crcs = [stream for stream, _ in coded], [c for _, c in coded]
         crc = 0
@@ -98,6 +84,44 @@ def encode_parts(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables,
         crcs.append(crc)
         part_shifts.append(shifts)
     return Coded(payloads, crcs, planes_q, steps, part_shifts)
+
+
+def _walk_planes(planes_q: list, kinds: list[str], steps: list[dict], tables: EntropyTables, scheme, magnitudes,
+                 part: str, shifts: dict[int, int] | None, bits: np.ndarray | None,
+                 workers: int) -> tuple[np.ndarray, np.ndarray]:
+    """A part's symbols (lowered where it pays) and their table rows, in coding order. Each plane is
+    walked on its own, on up to ``workers`` threads; a chroma band waits until the luma's (and for
+    Cg the Co's) same band is final, the only other plane its contexts read: the serial walk's symbols."""
+    n = len(planes_q)
+    symbols: list[list[np.ndarray]] = [[] for _ in range(n)]
+    indexes: list[list[np.ndarray]] = [[] for _ in range(n)]
+    index_of = {kind: i for i, kind in enumerate(kinds)}
+    needs = {index_of[k]: tuple(index_of[r] for r in reads if r in index_of)
+             for k, reads in (("co", ("luma",)), ("cg", ("luma", "co"))) if k in index_of}
+    progress = parallel.BandProgress(n, needs)
+
+    def plane(i: int) -> None:
+        def record(ctx: np.ndarray, values: np.ndarray, mags: np.ndarray | None) -> np.ndarray:
+            rows = tables.context_map[ctx]  # uint8 table rows: small, unlike the int64 contexts
+            if mags is not None and bits is not None:
+                values = rate_distortion.lower_where_cheaper(values, mags, rows, bits, tables)
+            indexes[i].append(rows)
+            symbols[i].append(values.astype(np.int32, copy=False))
+            return values
+
+        try:
+            walk(planes_q, kinds, steps, record, scheme, magnitudes, part, tables.predictor, shifts,
+                 planes=frozenset([i]), before_band=progress.before_band, after_band=progress.after_band)
+        except BaseException:
+            progress.fail()  # the planes waiting for this one stop; this error is the one raised
+            raise
+
+    ll, bands = planes_q[0]
+    parallel.map_planes(plane, n, workers, bands[0][0].size if bands else ll.size)
+    flat_symbols = [a for plane_symbols in symbols for a in plane_symbols]
+    flat_indexes = [a for plane_indexes in indexes for a in plane_indexes]
+    return (np.concatenate(flat_symbols) if flat_symbols else np.zeros(0, np.int32),
+            np.concatenate(flat_indexes) if flat_indexes else np.zeros(0, np.uint8))
 
 
 def encode(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables) -> tuple[bytes, np.ndarray]:

@@ -4,6 +4,7 @@ results are the same integers whatever the thread count: each plane's work is th
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -30,3 +31,37 @@ def map_items(work: Callable[[T], U], items: list[T], workers: int) -> list[U]:
         return [work(item) for item in items]
     with ThreadPoolExecutor(workers, thread_name_prefix="irr-item") as pool:
         return list(pool.map(work, items))
+
+
+class Stopped(Exception):
+    """Another plane's thread failed: this one stops waiting (that plane's error is the one raised)."""
+
+
+class BandProgress:
+    """How many bands each plane's walk has coded, for walks on threads in which a plane's band waits
+    for the same band of the planes its contexts read (``needs``: plane -> those planes). Every
+    plane visits the same sequence of bands, so "the same band" is the same count. After
+    :meth:`fail`, every waiter raises :class:`Stopped`."""
+
+    def __init__(self, n_planes: int, needs: dict[int, tuple[int, ...]]) -> None:
+        self._done = [0] * n_planes
+        self._needs = needs
+        self._failed = False
+        self._changed = threading.Condition()
+
+    def before_band(self, plane: int) -> None:
+        with self._changed:
+            band = self._done[plane]
+            self._changed.wait_for(lambda: self._failed or all(self._done[q] > band for q in self._needs.get(plane, ())))
+            if self._failed:
+                raise Stopped
+
+    def after_band(self, plane: int) -> None:
+        with self._changed:
+            self._done[plane] += 1
+            self._changed.notify_all()
+
+    def fail(self) -> None:
+        with self._changed:
+            self._failed = True
+            self._changed.notify_all()

@@ -49,7 +49,8 @@ def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list
           scheme: ContextScheme, magnitudes: Magnitudes | None = None, part: str = "all",
           predictor: Predictor | None = None, shifts: dict[int, int] | None = None,
           before_plane: Callable[[int], None] | None = None, after_plane: Callable[[int], None] | None = None,
-          planes: frozenset[int] | None = None) -> None:
+          planes: frozenset[int] | None = None, before_band: Callable[[int], None] | None = None,
+          after_band: Callable[[int], None] | None = None) -> None:
     """Visit the quantised symbols of one part in decoding order, filling arrays in place from ``code``.
 
     Parts: "all" (every plane: its LL, then its levels coarse to fine), "lr" (the same without the
@@ -59,7 +60,9 @@ def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list
     Scheme 4 bins with ``predictor`` and moves each class's bins by ``shifts`` (class -> shift).
     ``before_plane(i)`` and ``after_plane(i)`` bracket the coding of plane ``i`` (the decoder's
     threads: a plane's detail waits for the plane's LR). ``planes`` restricts the visit to those
-    planes, in the contexts of the whole walk (the encoder's shift choice, a plane per thread).
+    planes, in the contexts of the whole walk (the encoder's shift choice, a plane per thread), and
+    ``before_band(i)`` / ``after_band(i)`` bracket each (level, orientation) of plane ``i``, empty
+    ones included (the encoder's planes on threads: a chroma band waits for the luma's).
     """
     # Chroma looks at the luma (and Cg at the Co) plane's bands, visited before it: the same arrays.
     luma_bands: Bands | None = next((b for (_, b), kind in zip(planes_q, kinds) if kind == "luma"), None)
@@ -87,48 +90,63 @@ def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list
         for level in range(coarsest, finest - 1, -1):
             coded: list[np.ndarray] = []
             for orientation in range(3):
-                band = bands[level - 1][orientation]
-                if band.size == 0:
-                    coded.append(band)
-                    continue
-                stepset = stepset_of(plane_steps[(level, orientation)], plane_steps["wavelet"])
-                if scheme.learned:
-                    evidence = Evidence(
-                        bands[level][orientation] if level < len(bands) else None, tuple(coded),
-                        luma_bands[level - 1][orientation] if chroma and luma_bands is not None else None,
-                        co_bands[level - 1][orientation] if kind == "cg" and co_bands is not None else None, band)
-                else:
-                    if level < len(bands):
-                        activity = 2 * _upsample_to(bands[level][orientation], band.shape)
-                    else:
-                        activity = np.zeros(band.shape, dtype=np.int32)
-                    for other in coded:
-                        activity = activity + _fit(other, band.shape)
-                    if chroma and luma_bands is not None:
-                        activity = activity + np.abs(luma_bands[level - 1][orientation])
-                band_magnitudes = None if magnitudes is None else magnitudes[plane_index][level - 1][orientation]
-                if scheme.learned:  # the same passes as strided views, not masks: a quarter of the work
-                    for pass_, (r0, c0) in enumerate(PHASES):
-                        view = band[r0::2, c0::2]
-                        if view.size == 0:
-                            continue
-                        cls = scheme.band_class(orientation, pass_, chroma, level == 1)
-                        bins = predictor.bins(cls, evidence, pass_, shifts.get(cls, 0) if shifts else 0)
-                        ctx = scheme.context_id(stepset, cls, bins)
-                        mags = None if band_magnitudes is None else band_magnitudes[r0::2, c0::2].ravel()
-                        view[...] = code(ctx, view.ravel(), mags).reshape(view.shape)
-                    coded.append(band)
-                    continue
-                known = np.zeros(band.shape, dtype=bool)
-                for pass_, mask in enumerate(scheme.masks(band.shape)):
-                    cls = scheme.band_class(orientation, pass_, chroma, level == 1)
-                    act = activity if pass_ == 0 else activity + scheme.neighbours(np.where(known, band, 0))
-                    ctx = scheme.context_id(stepset, cls, scheme.bins(act[mask]))
-                    band[mask] = code(ctx, band[mask], None if band_magnitudes is None else band_magnitudes[mask])
-                    known |= mask
-                coded.append(band)
+                if before_band is not None:
+                    before_band(plane_index)
+                try:
+                    _code_band(bands, level, orientation, coded, kind, chroma, plane_steps, luma_bands, co_bands,
+                               code, scheme, magnitudes, plane_index, predictor, shifts)
+                finally:
+                    if after_band is not None:
+                        after_band(plane_index)
         if after_plane is not None:
             after_plane(plane_index)
+
+
+def _code_band(bands: Bands, level: int, orientation: int, coded: list[np.ndarray], kind: str, chroma: bool,
+               plane_steps: dict, luma_bands: Bands | None, co_bands: Bands | None, code: Coder,
+               scheme: ContextScheme, magnitudes: Magnitudes | None, plane_index: int,
+               predictor: Predictor | None, shifts: dict[int, int] | None) -> None:
+    """One band of one plane, pass by pass (see :func:`walk`); appends it to ``coded``."""
+    band = bands[level - 1][orientation]
+    if band.size == 0:
+        coded.append(band)
+        return
+    stepset = stepset_of(plane_steps[(level, orientation)], plane_steps["wavelet"])
+    if scheme.learned:
+        evidence = Evidence(
+            bands[level][orientation] if level < len(bands) else None, tuple(coded),
+            luma_bands[level - 1][orientation] if chroma and luma_bands is not None else None,
+            co_bands[level - 1][orientation] if kind == "cg" and co_bands is not None else None, band)
+    else:
+        if level < len(bands):
+            activity = 2 * _upsample_to(bands[level][orientation], band.shape)
+        else:
+            activity = np.zeros(band.shape, dtype=np.int32)
+        for other in coded:
+            activity = activity + _fit(other, band.shape)
+        if chroma and luma_bands is not None:
+            activity = activity + np.abs(luma_bands[level - 1][orientation])
+    band_magnitudes = None if magnitudes is None else magnitudes[plane_index][level - 1][orientation]
+    if scheme.learned:  # the same passes as strided views, not masks: a quarter of the work
+        for pass_, (r0, c0) in enumerate(PHASES):
+            view = band[r0::2, c0::2]
+            if view.size == 0:
+                continue
+            cls = scheme.band_class(orientation, pass_, chroma, level == 1)
+            bins = predictor.bins(cls, evidence, pass_, shifts.get(cls, 0) if shifts else 0)
+            ctx = scheme.context_id(stepset, cls, bins)
+            mags = None if band_magnitudes is None else band_magnitudes[r0::2, c0::2].ravel()
+            view[...] = code(ctx, view.ravel(), mags).reshape(view.shape)
+        coded.append(band)
+        return
+    known = np.zeros(band.shape, dtype=bool)
+    for pass_, mask in enumerate(scheme.masks(band.shape)):
+        cls = scheme.band_class(orientation, pass_, chroma, level == 1)
+        act = activity if pass_ == 0 else activity + scheme.neighbours(np.where(known, band, 0))
+        ctx = scheme.context_id(stepset, cls, scheme.bins(act[mask]))
+        band[mask] = code(ctx, band[mask], None if band_magnitudes is None else band_magnitudes[mask])
+        known |= mask
+    coded.append(band)
 
 
 def part_symbols(planes_q: list[tuple[np.ndarray, Bands]], part: str) -> int:

@@ -390,6 +390,41 @@ def test_encoding_on_threads_writes_the_same_bytes(monkeypatch):
         assert coded[0].crcs == coded[1].crcs == coded[2].crcs
 
 
+def test_a_failing_plane_thread_raises_its_error_and_the_others_stop_waiting(monkeypatch):
+    import threading
+
+    from codec import models
+    from codec.transform import LevelTransform
+    from entropy import coder, parallel, rdo
+
+    monkeypatch.setattr(parallel, "MIN_SAMPLES", 0)
+    tables, _ = models.load_tables("w97-adaptive-2")
+    net, _ = models.load_model(models.LEVEL_MODEL, 2)
+    image = photo_like(64, 96, seed=16)
+    layout = coder.ImageLayout(*image.shape, 12 * 256)
+    def fail_in_luma(values, mags, rows, bits, tables, reference=False):
+        # the first lowering on a plane's thread is the luma's (the chroma's first band waits for it)
+        if threading.current_thread() is not threading.main_thread() and not hasattr(fail_in_luma, "done"):
+            fail_in_luma.done = True
+            raise RuntimeError("boom")
+        return values
+
+    monkeypatch.setattr(rdo, "lower_where_cheaper", fail_in_luma)
+    outcome = []
+
+    def run():
+        try:
+            coder.encode_parts(image, layout, tables, ("lr", "detail"), LevelTransform(net, layout.lr_step), workers=2)
+        except BaseException as error:  # noqa: BLE001 - the test looks at which error came out
+            outcome.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive(), "a plane's thread waited forever for a failed one"
+    assert len(outcome) == 1 and isinstance(outcome[0], RuntimeError) and str(outcome[0]) == "boom"
+
+
 def test_rdo_never_touches_lossless_bands_such_as_alpha(tables, monkeypatch):
     """Alpha is coded losslessly inside a lossy image: even at an absurd bit price it must come back exact."""
 
