@@ -155,10 +155,10 @@ def decode_symbols(payloads: list[bytes | None], layout: ImageLayout, tables: En
         shifts = dict(zip(classes, framed.shifts)) if framed.shifts is not None else None
         reader = SegmentedDecoder(framed, n_symbols, tables, what)
 
-        def produce(ctx: np.ndarray, _: np.ndarray, __: np.ndarray | None) -> np.ndarray:
+        def produce(ctx: np.ndarray, _: None, __: None) -> np.ndarray:
             return reader.read(tables.context_map[ctx])
 
-        walk(planes_q, layout.plane_kinds(), steps, produce, scheme, part=part, predictor=tables.predictor,
+        walk(planes_q, layout.plane_kinds(), steps, produce, scheme, part=part, predictor=tables.predictor, produces=True,
              shifts=shifts, before_plane=before_plane, after_plane=after_plane)
         return reader.finish()
 

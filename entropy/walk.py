@@ -37,9 +37,10 @@ def _fit(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 # coder(context_ids, values, magnitudes) -> values: the encoder records (and may lower) values, the
-# decoder produces them. ``magnitudes`` are |coefficient| / step before quantisation where the
-# caller has them (the encoder's subbands), else None.
-Coder = Callable[[np.ndarray, np.ndarray, "np.ndarray | None"], np.ndarray]
+# decoder produces them (and is given None: a walk that ``produces`` gathers no values to read).
+# ``magnitudes`` are |coefficient| / step before quantisation where the caller has them (the
+# encoder's subbands), else None.
+Coder = Callable[[np.ndarray, "np.ndarray | None", "np.ndarray | None"], np.ndarray]
 
 
 PARTS = ("all", "lr", "detail")
@@ -50,7 +51,7 @@ def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list
           predictor: Predictor | None = None, shifts: dict[int, int] | None = None,
           before_plane: Callable[[int], None] | None = None, after_plane: Callable[[int], None] | None = None,
           planes: frozenset[int] | None = None, before_band: Callable[[int], None] | None = None,
-          after_band: Callable[[int], None] | None = None) -> None:
+          after_band: Callable[[int], None] | None = None, produces: bool = False) -> None:
     """Visit the quantised symbols of one part in decoding order, filling arrays in place from ``code``.
 
     Parts: "all" (every plane: its LL, then its levels coarse to fine), "lr" (the same without the
@@ -62,7 +63,8 @@ def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list
     threads: a plane's detail waits for the plane's LR). ``planes`` restricts the visit to those
     planes, in the contexts of the whole walk (the encoder's shift choice, a plane per thread), and
     ``before_band(i)`` / ``after_band(i)`` bracket each (level, orientation) of plane ``i``, empty
-    ones included (the encoder's planes on threads: a chroma band waits for the luma's).
+    ones included (the encoder's planes on threads: a chroma band waits for the luma's). With
+    ``produces`` (the decoder), ``code`` is given None for the values: nothing is gathered for it.
     """
     # Chroma looks at the luma (and Cg at the Co) plane's bands, visited before it: the same arrays.
     luma_bands: Bands | None = next((b for (_, b), kind in zip(planes_q, kinds) if kind == "luma"), None)
@@ -77,12 +79,15 @@ def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list
             stepset = stepset_of(plane_steps["ll"], plane_steps["wavelet"])
             # Coarsest low band: left differences (first column: up differences), one context.
             base = 128 if kind in ("luma", "alpha") and plane_steps["ll"] == 1 else 0
-            residual = np.empty_like(ll)
-            residual[:, 1:] = ll[:, 1:] - ll[:, :-1]
-            residual[1:, 0] = ll[1:, 0] - ll[:-1, 0]
-            residual[0, 0] = ll[0, 0] - base
+            residual = None
+            if not produces:
+                residual = np.empty_like(ll)
+                residual[:, 1:] = ll[:, 1:] - ll[:, :-1]
+                residual[1:, 0] = ll[1:, 0] - ll[:-1, 0]
+                residual[0, 0] = ll[0, 0] - base
+                residual = residual.ravel()
             ctx = np.full(ll.size, scheme.context_id(stepset, scheme.ll_class(chroma), 0), dtype=np.int64)
-            residual = code(ctx, residual.ravel(), None).reshape(ll.shape)
+            residual = code(ctx, residual, None).reshape(ll.shape)
             first_col = np.cumsum(residual[:, 0]) + base
             ll[:] = np.cumsum(np.concatenate([first_col[:, None], residual[:, 1:]], axis=1), axis=1)
         finest = 1 if part != "lr" else 2
@@ -94,7 +99,7 @@ def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list
                     before_band(plane_index)
                 try:
                     _code_band(bands, level, orientation, coded, kind, chroma, plane_steps, luma_bands, co_bands,
-                               code, scheme, magnitudes, plane_index, predictor, shifts)
+                               code, scheme, magnitudes, plane_index, predictor, shifts, produces)
                 finally:
                     if after_band is not None:
                         after_band(plane_index)
@@ -105,7 +110,7 @@ def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list
 def _code_band(bands: Bands, level: int, orientation: int, coded: list[np.ndarray], kind: str, chroma: bool,
                plane_steps: dict, luma_bands: Bands | None, co_bands: Bands | None, code: Coder,
                scheme: ContextScheme, magnitudes: Magnitudes | None, plane_index: int,
-               predictor: Predictor | None, shifts: dict[int, int] | None) -> None:
+               predictor: Predictor | None, shifts: dict[int, int] | None, produces: bool) -> None:
     """One band of one plane, pass by pass (see :func:`walk`); appends it to ``coded``."""
     band = bands[level - 1][orientation]
     if band.size == 0:
@@ -136,7 +141,7 @@ def _code_band(bands: Bands, level: int, orientation: int, coded: list[np.ndarra
             bins = predictor.bins(cls, evidence, pass_, shifts.get(cls, 0) if shifts else 0)
             ctx = scheme.context_id(stepset, cls, bins)
             mags = None if band_magnitudes is None else band_magnitudes[r0::2, c0::2].ravel()
-            view[...] = code(ctx, view.ravel(), mags).reshape(view.shape)
+            view[...] = code(ctx, None if produces else view.ravel(), mags).reshape(view.shape)
         coded.append(band)
         return
     known = np.zeros(band.shape, dtype=bool)
@@ -144,7 +149,7 @@ def _code_band(bands: Bands, level: int, orientation: int, coded: list[np.ndarra
         cls = scheme.band_class(orientation, pass_, chroma, level == 1)
         act = activity if pass_ == 0 else activity + scheme.neighbours(np.where(known, band, 0))
         ctx = scheme.context_id(stepset, cls, scheme.bins(act[mask]))
-        band[mask] = code(ctx, band[mask], None if band_magnitudes is None else band_magnitudes[mask])
+        band[mask] = code(ctx, None if produces else band[mask], None if band_magnitudes is None else band_magnitudes[mask])
         known |= mask
     coded.append(band)
 
