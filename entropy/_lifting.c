@@ -1,6 +1,7 @@
-/* The integer lifting wavelets of entropy/wavelet.py in C: one pass over the samples per lifting
- * step instead of numpy's temporaries (an int64 product and three int32 arrays per step), with the
- * GIL released while it runs (nothing calls it from parallel threads yet).
+/* The integer transforms of entropy/wavelet.py and entropy/pyramid.py in C: the lifting wavelets
+ * (one pass over the samples per lifting step instead of numpy's temporaries: an int64 product and
+ * three int32 arrays per step), the colour planes and the dead-zone quantiser, each with the GIL
+ * released (the planes run on threads).
  *
  * The same integer operations as the numpy path, including its wrap-around: neighbour sums in
  * int32, the 9/7 products in int64, each result truncated back to int32. Every coefficient is the
@@ -241,9 +242,72 @@ done:
     return result;
 }
 
+/* quantize(c, q, step): the dead-zone quantiser of entropy/pyramid.py on int32 coefficients,
+ * sign(c) * ((3 |c| + step) // (3 step)), in int64. numpy computes 3 |c| in int32, which wraps
+ * only beyond |c| = 2^29; 8-bit images' coefficients (9/7 gains, 4 fraction bits) stay below 2^20,
+ * so the results agree. */
+static PyObject *quantize(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer c = {0}, q = {0};
+    long long step;
+    if (!PyArg_ParseTuple(args, "y*w*L", &c, &q, &step)) return NULL;
+    PyObject *result = NULL;
+    if (c.len % 4 || q.len != c.len || step < 2 || step > (1LL << 40)) {
+        PyErr_SetString(PyExc_ValueError, "c and q int32 of one length; step >= 2");
+        goto done;
+    }
+    const int32_t *in = (const int32_t *)c.buf;
+    int32_t *out = (int32_t *)q.buf;
+    Py_ssize_t n = c.len / 4;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t v = in[i], magnitude = v < 0 ? -v : v;
+        int64_t level = (3 * magnitude + step) / (3 * step);
+        out[i] = (int32_t)(v < 0 ? -level : level);
+    }
+    Py_END_ALLOW_THREADS
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyBuffer_Release(&c);
+    PyBuffer_Release(&q);
+    return result;
+}
+
+/* dequantize(q, c, step): its reconstruction, sign(q) * (|q| step + (step >> 3)), in int64,
+ * truncated to int32 as numpy's astype does. */
+static PyObject *dequantize(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer q = {0}, c = {0};
+    long long step;
+    if (!PyArg_ParseTuple(args, "y*w*L", &q, &c, &step)) return NULL;
+    PyObject *result = NULL;
+    if (q.len % 4 || c.len != q.len || step < 2 || step > (1LL << 40)) {
+        PyErr_SetString(PyExc_ValueError, "q and c int32 of one length; step >= 2");
+        goto done;
+    }
+    const int32_t *in = (const int32_t *)q.buf;
+    int32_t *out = (int32_t *)c.buf;
+    Py_ssize_t n = q.len / 4;
+    const int64_t offset = step >> 3;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t v = in[i];
+        int64_t r = v == 0 ? 0 : (v < 0 ? -v : v) * step + offset;
+        out[i] = (int32_t)(uint32_t)(uint64_t)(v < 0 ? -r : r);
+    }
+    Py_END_ALLOW_THREADS
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyBuffer_Release(&q);
+    PyBuffer_Release(&c);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"forward", forward, METH_VARARGS, "forward(x, low, high, n, m, axis, steps): one lifting pass"},
     {"inverse", inverse, METH_VARARGS, "inverse(low, high, x, n, m, axis, steps): its exact inverse"},
+    {"quantize", quantize, METH_VARARGS, "quantize(c, q, step): the dead-zone quantiser, int32 to int32"},
+    {"dequantize", dequantize, METH_VARARGS, "dequantize(q, c, step): its reconstruction, int32 to int32"},
     {"ycocg_forward", ycocg_forward, METH_VARARGS, "ycocg_forward(rgb, planes, n, channels): colour planes of uint8 pixels"},
     {NULL, NULL, 0, NULL},
 };

@@ -12,7 +12,7 @@ import numpy as np
 
 from entropy.parallel import map_planes
 from entropy.steps import LOSSLESS_STEP, band_steps
-from entropy.wavelet import Bands, dwt2, idwt2, levels_for, ycocg_channels, ycocg_planes
+from entropy.wavelet import Bands, dwt2, idwt2, levels_for, native, ycocg_channels, ycocg_planes
 
 # Per plane, per level, per orientation: |coefficient| / step of a lossy subband, None of a lossless one.
 Magnitudes = list[list[tuple["np.ndarray | None", ...]]]
@@ -45,17 +45,28 @@ class ImageLayout:
         return self.height * self.width * self.channels
 
 
-def quantize(c: np.ndarray, step: int) -> np.ndarray:
+def quantize(c: np.ndarray, step: int, reference: bool = False) -> np.ndarray:
     """Dead-zone quantiser: |q| = floor(|c| / step + 1/3); identity at step 1. Returns int32 (the
-    symbols are small; int32 halves the memory of a big image's coefficients)."""
+    symbols are small; int32 halves the memory of a big image's coefficients). The C pass
+    (``entropy/_lifting.c``) gives the numpy path's integers; ``reference`` takes the latter."""
     if step == 1:
         return c.astype(np.int32, copy=False)
+    if native is not None and not reference and c.dtype == np.int32:
+        q = np.empty(c.shape, np.int32)
+        native.quantize(np.ascontiguousarray(c), q, step)
+        return q
     return (np.sign(c) * ((3 * np.abs(c) + step) // (3 * step))).astype(np.int32)
 
 
-def dequantize(q: np.ndarray, step: int) -> np.ndarray:
+def dequantize(q: np.ndarray, step: int, reference: bool = False) -> np.ndarray:
+    """The reconstruction of :func:`quantize`'s symbols: |q| steps + (step >> 3), 0 at 0 (C pass
+    and numpy reference as there)."""
     if step == 1:
         return q
+    if native is not None and not reference and q.dtype == np.int32:
+        c = np.empty(q.shape, np.int32)
+        native.dequantize(np.ascontiguousarray(q), c, step)
+        return c
     q = q.astype(np.int64)
     return (np.sign(q) * (np.abs(q) * step + (step >> 3))).astype(np.int32)
 

@@ -425,6 +425,21 @@ def test_a_failing_plane_thread_raises_its_error_and_the_others_stop_waiting(mon
     assert len(outcome) == 1 and isinstance(outcome[0], RuntimeError) and str(outcome[0]) == "boom"
 
 
+def test_the_c_quantiser_and_its_reconstruction_are_the_numpy_paths():
+    from entropy import pyramid
+
+    if pyramid.native is None:
+        pytest.skip("the C lifting was not built")
+    rng = np.random.default_rng(17)
+    c = np.concatenate([rng.integers(-2**27, 2**27, 50_000), np.arange(-3000, 3000), [0, 2**28, -2**28]]).astype(np.int32)
+    q = rng.integers(-50_000, 50_000, 50_000).astype(np.int32)
+    for step in (2, 3, 16, 317, 4096, 70_000):
+        assert np.array_equal(pyramid.quantize(c, step), pyramid.quantize(c, step, reference=True)), step
+        assert np.array_equal(pyramid.dequantize(q, step), pyramid.dequantize(q, step, reference=True)), step
+    view = c[:56_000].reshape(-1, 2)[:, 0]  # a strided band view
+    assert np.array_equal(pyramid.quantize(view, 16), pyramid.quantize(view, 16, reference=True))
+
+
 def test_rdo_never_touches_lossless_bands_such_as_alpha(tables, monkeypatch):
     """Alpha is coded losslessly inside a lossy image: even at an absurd bit price it must come back exact."""
 
