@@ -32,6 +32,7 @@ MARGIN = 16  # beyond the network's reach (2 blocks x (1 + 3 + 2) samples = 12)
 # its margins, which codec.resources budgets for.)
 ONE_TILE_SAMPLES = 1 << 17
 AUTO = 0
+MAX_TILE_WORKERS = 2
 ZERO_SIGMA = 0.25  # of a step: the spread of a coefficient quantised to zero (dead zone 2/3 of a step)
 
 
@@ -49,9 +50,11 @@ class LevelTransform:
         self.dtype = dtype
         self.tile = tile
         self.progress = progress  # a bar over the tiles of big images
-        # Tiles run on up to this many threads, each tile's work as on one (the same outputs): the
-        # level's small convolutions keep two cores busier as two tiles than as one tile's threads.
-        self.workers = workers
+        # Tiles run on up to two threads, each tile's work as on one (the same outputs): the level's
+        # small convolutions keep two cores busier as two tiles than as one tile's threads (measured
+        # on 2 cores). Each tile's convolutions still take torch's intra-op threads, so more tile
+        # threads would only oversubscribe a bigger machine.
+        self.workers = min(workers, MAX_TILE_WORKERS)
 
     def analysis(self, lows: np.ndarray, highs: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, list]:
         return self._run(self.net.analysis, lows, highs, None)

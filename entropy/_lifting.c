@@ -251,8 +251,8 @@ static PyObject *quantize(PyObject *Py_UNUSED(self), PyObject *args) {
     long long step;
     if (!PyArg_ParseTuple(args, "y*w*L", &c, &q, &step)) return NULL;
     PyObject *result = NULL;
-    if (c.len % 4 || q.len != c.len || step < 2 || step > (1LL << 40)) {
-        PyErr_SetString(PyExc_ValueError, "c and q int32 of one length; step >= 2");
+    if (c.len % 4 || q.len != c.len || step < 2 || step > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "c and q int32 of one length; 2 <= step < 2^31");
         goto done;
     }
     const int32_t *in = (const int32_t *)c.buf;
@@ -280,8 +280,8 @@ static PyObject *dequantize(PyObject *Py_UNUSED(self), PyObject *args) {
     long long step;
     if (!PyArg_ParseTuple(args, "y*w*L", &q, &c, &step)) return NULL;
     PyObject *result = NULL;
-    if (q.len % 4 || c.len != q.len || step < 2 || step > (1LL << 40)) {
-        PyErr_SetString(PyExc_ValueError, "q and c int32 of one length; step >= 2");
+    if (q.len % 4 || c.len != q.len || step < 2 || step > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "q and c int32 of one length; 2 <= step < 2^31");
         goto done;
     }
     const int32_t *in = (const int32_t *)q.buf;

@@ -195,12 +195,12 @@ static PyObject *shift_costs(PyObject *Py_UNUSED(self), PyObject *args) {
                 cost[k] = b[r * stride + index];
                 continue;
             }
-            int64_t magnitude = index > 0 ? index : -index;
-            if (magnitude >= n_escapes) {
+            int64_t abs_index = index > 0 ? index : -index;
+            if (abs_index >= n_escapes) {
                 overflow = 1;
                 break;
             }
-            cost[k] = b[r * stride + n_symbols] + escape[magnitude] + 4.0;
+            cost[k] = b[r * stride + n_symbols] + escape[abs_index] + 4.0;
         }
         if (!overflow) {
             error_sum = numpy_sum(errors, n);

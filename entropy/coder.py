@@ -112,8 +112,10 @@ def _walk_planes(planes_q: list, kinds: list[str], steps: list[dict], tables: En
         try:
             walk(planes_q, kinds, steps, record, scheme, magnitudes, part, tables.predictor, shifts,
                  planes=frozenset([i]), before_band=progress.before_band, after_band=progress.after_band)
+        except parallel.Stopped:
+            pass  # another plane failed: its error is the one raised
         except BaseException:
-            progress.fail()  # the planes waiting for this one stop; this error is the one raised
+            progress.fail()  # the other planes stop at their next band
             raise
 
     ll, bands = planes_q[0]
@@ -168,10 +170,6 @@ def decode_symbols(payloads: list[bytes | None], layout: ImageLayout, tables: En
     return planes_q, steps, [decode_part(part, payload) for part, payload in zip(parts, payloads)]
 
 
-class _Stopped(Exception):
-    """The LR's thread failed: the detail's stops waiting (the LR's error is the one raised)."""
-
-
 def _decode_pipelined(decode_part, payloads: list[bytes], n_planes: int) -> list[int]:
     """The LR on a second thread, the detail on this one, plane by plane behind it."""
     ready = [threading.Event() for _ in range(n_planes)]
@@ -190,13 +188,13 @@ def _decode_pipelined(decode_part, payloads: list[bytes], n_planes: int) -> list
     def wait(i: int) -> None:
         ready[i].wait()
         if failed.is_set():
-            raise _Stopped
+            raise parallel.Stopped  # the LR's error is the one raised
 
     with ThreadPoolExecutor(1, thread_name_prefix="irr-lr") as pool:
         lr_crc = pool.submit(lr)
         try:
             detail_crc = decode_part("detail", payloads[1], before_plane=wait)
-        except _Stopped:
+        except parallel.Stopped:
             detail_crc = None
         return [lr_crc.result(), detail_crc]  # the LR's error first, if it had one
 

@@ -41,7 +41,7 @@ class BandProgress:
     """How many bands each plane's walk has coded, for walks on threads in which a plane's band waits
     for the same band of the planes its contexts read (``needs``: plane -> those planes). Every
     plane visits the same sequence of bands, so "the same band" is the same count. After
-    :meth:`fail`, every waiter raises :class:`Stopped`."""
+    :meth:`fail`, every plane raises :class:`Stopped` at its next band (its work is moot)."""
 
     def __init__(self, n_planes: int, needs: dict[int, tuple[int, ...]]) -> None:
         self._done = [0] * n_planes

@@ -64,13 +64,13 @@ def _c_magnitudes(mags: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(mags, dtype=np.float16 if mags.dtype == np.float16 else np.float32)
 
 
+ESCAPE_LOOKUP = 1 << 16  # a candidate with an |index| beyond this takes the numpy path
+
+
 @functools.lru_cache(maxsize=1)
 def _escape_bits() -> np.ndarray:
     """value_bits' bypass cost of an overflow, 2 log2(|index| + 2), by numpy (the C pass's lookup)."""
     return 2 * np.log2(np.arange(ESCAPE_LOOKUP, dtype=np.int64) + 2)
-
-
-ESCAPE_LOOKUP = 1 << 16  # a candidate with an |index| beyond this takes the numpy path
 
 
 def _native_shift_costs(values: np.ndarray, mags: np.ndarray, bins: np.ndarray, candidate_rows: np.ndarray,

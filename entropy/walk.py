@@ -97,12 +97,10 @@ def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list
             for orientation in range(3):
                 if before_band is not None:
                     before_band(plane_index)
-                try:
-                    _code_band(bands, level, orientation, coded, kind, chroma, plane_steps, luma_bands, co_bands,
-                               code, scheme, magnitudes, plane_index, predictor, shifts, produces)
-                finally:
-                    if after_band is not None:
-                        after_band(plane_index)
+                _code_band(bands, level, orientation, coded, kind, chroma, plane_steps, luma_bands, co_bands,
+                           code, scheme, magnitudes, plane_index, predictor, shifts, produces)
+                if after_band is not None:  # a failed band is never reported done
+                    after_band(plane_index)
         if after_plane is not None:
             after_plane(plane_index)
 

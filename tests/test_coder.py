@@ -390,31 +390,41 @@ def test_encoding_on_threads_writes_the_same_bytes(monkeypatch):
         assert coded[0].crcs == coded[1].crcs == coded[2].crcs
 
 
-def test_a_failing_plane_thread_raises_its_error_and_the_others_stop_waiting(monkeypatch):
+@pytest.mark.parametrize("failing", [0, 1, 2], ids=["luma", "co", "cg"])
+def test_a_failing_plane_thread_raises_its_error_and_the_others_stop_waiting(monkeypatch, failing):
     import threading
+    import time
 
     from codec import models
     from codec.transform import LevelTransform
-    from entropy import coder, parallel, rdo
+    from entropy import coder, parallel
 
     monkeypatch.setattr(parallel, "MIN_SAMPLES", 0)
     tables, _ = models.load_tables("w97-adaptive-2")
     net, _ = models.load_model(models.LEVEL_MODEL, 2)
     image = photo_like(64, 96, seed=16)
     layout = coder.ImageLayout(*image.shape, 12 * 256)
-    def fail_in_luma(values, mags, rows, bits, tables, reference=False):
-        # the first lowering on a plane's thread is the luma's (the chroma's first band waits for it)
-        if threading.current_thread() is not threading.main_thread() and not hasattr(fail_in_luma, "done"):
-            fail_in_luma.done = True
-            raise RuntimeError("boom")
-        return values
+    real_walk = coder.walk
 
-    monkeypatch.setattr(rdo, "lower_where_cheaper", fail_in_luma)
+    def walk_failing_at_its_second_band(*args, planes=None, before_band=None, **kwargs):
+        seen = []
+
+        def hook(plane: int) -> None:
+            seen.append(plane)
+            if planes != frozenset([failing]) and len(seen) > 2:
+                time.sleep(0.2)  # the other planes are still at work when the failing one fails
+            before_band(plane)
+            if planes == frozenset([failing]) and len(seen) == 2:
+                raise RuntimeError("boom")
+
+        return real_walk(*args, planes=planes, before_band=hook, **kwargs)
+
+    monkeypatch.setattr(coder, "walk", walk_failing_at_its_second_band)
     outcome = []
 
     def run():
         try:
-            coder.encode_parts(image, layout, tables, ("lr", "detail"), LevelTransform(net, layout.lr_step), workers=2)
+            coder.encode_parts(image, layout, tables, ("lr", "detail"), LevelTransform(net, layout.lr_step), workers=3)
         except BaseException as error:  # noqa: BLE001 - the test looks at which error came out
             outcome.append(error)
 

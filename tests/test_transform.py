@@ -53,12 +53,14 @@ def test_tiles_do_not_change_the_streams_or_the_pixels(shape):
     layout = coder.ImageLayout(*shape, 8 * 256)
     net = level(models.latest_revision(models.LEVEL_MODEL))
     results = []
-    for tile in (16, 1 << 20):
-        coded = coder.encode_parts(x, layout, TABLES, PARTS, LevelTransform(net, layout.lr_step, tile=tile))
+    for tile, workers in ((16, 1), (1 << 20, 1), (16, 2)):  # small tiles on one thread and on two
+        coded = coder.encode_parts(x, layout, TABLES, PARTS, LevelTransform(net, layout.lr_step, tile=tile, workers=workers))
         planes_q, steps, _ = coder.decode_symbols(coded.payloads, layout, TABLES, PARTS)
-        results.append((coded.payloads, pyramid.synthesise(planes_q, steps, LevelTransform(net, layout.lr_step, tile=tile))))
-    assert results[0][0] == results[1][0]
+        results.append((coded.payloads, pyramid.synthesise(
+            planes_q, steps, LevelTransform(net, layout.lr_step, tile=tile, workers=workers))))
+    assert results[0][0] == results[1][0] == results[2][0]
     assert np.abs(results[0][1].astype(int) - results[1][1]).max() <= 1
+    assert np.array_equal(results[0][1], results[2][1])  # threads share the tiles, not their work
 
 
 @pytest.mark.parametrize("shape", [(67, 93, 3), (67, 93, 1)])
