@@ -38,6 +38,8 @@ def _fit(a: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 # coder(context_ids, values, magnitudes) -> values: the encoder records (and may lower) values, the
 # decoder produces them (and is given None: a walk that ``produces`` gathers no values to read).
+# A coder that returns the very array it was given (unchanged) leaves the band alone: nothing is
+# written back (the shift choice's walks, on threads beside other planes' readers, write nothing).
 # ``magnitudes`` are |coefficient| / step before quantisation where the caller has them (the
 # encoder's subbands), else None.
 Coder = Callable[[np.ndarray, "np.ndarray | None", "np.ndarray | None"], np.ndarray]
@@ -87,9 +89,11 @@ def walk(planes_q: list[tuple[np.ndarray, Bands]], kinds: list[str], steps: list
                 residual[0, 0] = ll[0, 0] - base
                 residual = residual.ravel()
             ctx = np.full(ll.size, scheme.context_id(stepset, scheme.ll_class(chroma), 0), dtype=np.int64)
-            residual = code(ctx, residual, None).reshape(ll.shape)
-            first_col = np.cumsum(residual[:, 0]) + base
-            ll[:] = np.cumsum(np.concatenate([first_col[:, None], residual[:, 1:]], axis=1), axis=1)
+            coded_residual = code(ctx, residual, None)
+            if coded_residual is not residual:
+                coded_residual = coded_residual.reshape(ll.shape)
+                first_col = np.cumsum(coded_residual[:, 0]) + base
+                ll[:] = np.cumsum(np.concatenate([first_col[:, None], coded_residual[:, 1:]], axis=1), axis=1)
         finest = 1 if part != "lr" else 2
         coarsest = len(bands) if part != "detail" else min(1, len(bands))
         for level in range(coarsest, finest - 1, -1):
@@ -139,7 +143,10 @@ def _code_band(bands: Bands, level: int, orientation: int, coded: list[np.ndarra
             bins = predictor.bins(cls, evidence, pass_, shifts.get(cls, 0) if shifts else 0)
             ctx = scheme.context_id(stepset, cls, bins)
             mags = None if band_magnitudes is None else band_magnitudes[r0::2, c0::2].ravel()
-            view[...] = code(ctx, None if produces else view.ravel(), mags).reshape(view.shape)
+            values = None if produces else view.ravel()
+            out = code(ctx, values, mags)
+            if out is not values:
+                view[...] = out.reshape(view.shape)
         coded.append(band)
         return
     known = np.zeros(band.shape, dtype=bool)
@@ -147,7 +154,10 @@ def _code_band(bands: Bands, level: int, orientation: int, coded: list[np.ndarra
         cls = scheme.band_class(orientation, pass_, chroma, level == 1)
         act = activity if pass_ == 0 else activity + scheme.neighbours(np.where(known, band, 0))
         ctx = scheme.context_id(stepset, cls, scheme.bins(act[mask]))
-        band[mask] = code(ctx, None if produces else band[mask], None if band_magnitudes is None else band_magnitudes[mask])
+        values = None if produces else band[mask]
+        out = code(ctx, values, None if band_magnitudes is None else band_magnitudes[mask])
+        if out is not values:
+            band[mask] = out
         known |= mask
     coded.append(band)
 
