@@ -378,10 +378,11 @@ def test_encoding_on_threads_writes_the_same_bytes(monkeypatch):
     from entropy import coder, parallel
 
     monkeypatch.setattr(parallel, "MIN_SAMPLES", 0)
-    base, _ = models.load_tables("w97-adaptive-2")
-    tables = dataclasses.replace(base, segment_symbols=1500)  # several segments per part
     net, _ = models.load_model(models.LEVEL_MODEL, 2)
-    for image in (photo_like(96, 128, seed=14), photo_like(64, 80, 1, seed=15)):
+    cases = [(name, image) for name in ("w97-adaptive-2", "w97-laplace-2")  # scheme 4, and a mask scheme
+             for image in (photo_like(96, 128, seed=14), photo_like(64, 80, 1, seed=15))]
+    for name, image in cases:
+        tables = dataclasses.replace(models.load_tables(name)[0], segment_symbols=1500)  # several segments per part
         layout = coder.ImageLayout(*image.shape, 12 * 256)
         coded = [coder.encode_parts(image, layout, tables, ("lr", "detail"), LevelTransform(net, layout.lr_step),
                                     workers=workers) for workers in (1, 2, 3)]
