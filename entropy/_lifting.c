@@ -242,66 +242,42 @@ done:
     return result;
 }
 
-/* quantize(c, q, step): the dead-zone quantiser of entropy/pyramid.py on int32 coefficients,
- * sign(c) * ((3 |c| + step) // (3 step)), in int64. numpy computes 3 |c| in int32, which wraps
- * only beyond |c| = 2^29; 8-bit images' coefficients (9/7 gains, 4 fraction bits) stay below 2^20,
- * so the results agree. */
-static PyObject *quantize(PyObject *Py_UNUSED(self), PyObject *args) {
-    Py_buffer c = {0}, q = {0};
+/* The dead-zone quantiser of entropy/pyramid.py and its reconstruction on int32 arrays, in int64:
+ * quantize gives sign(c) * ((3 |c| + step) // (3 step)) (numpy computes 3 |c| in int32, which wraps
+ * only beyond |c| = 2^29; 8-bit images' coefficients, 9/7 gains and 4 fraction bits, stay below
+ * 2^20, so the results agree); dequantize gives sign(q) * (|q| step + (step >> 3)), truncated to
+ * int32 as numpy's astype does. */
+static PyObject *quantiser(PyObject *args, int inverse) {
+    Py_buffer src = {0}, dst = {0};
     long long step;
-    if (!PyArg_ParseTuple(args, "y*w*L", &c, &q, &step)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*w*L", &src, &dst, &step)) return NULL;
     PyObject *result = NULL;
-    if (c.len % 4 || q.len != c.len || step < 2 || step > INT32_MAX) {
-        PyErr_SetString(PyExc_ValueError, "c and q int32 of one length; 2 <= step < 2^31");
+    if (src.len % 4 || dst.len != src.len || step < 2 || step > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "int32 input and output of one length; 2 <= step < 2^31");
         goto done;
     }
-    const int32_t *in = (const int32_t *)c.buf;
-    int32_t *out = (int32_t *)q.buf;
-    Py_ssize_t n = c.len / 4;
-    Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < n; i++) {
-        int64_t v = in[i], magnitude = v < 0 ? -v : v;
-        int64_t level = (3 * magnitude + step) / (3 * step);
-        out[i] = (int32_t)(v < 0 ? -level : level);
-    }
-    Py_END_ALLOW_THREADS
-    Py_INCREF(Py_None);
-    result = Py_None;
-done:
-    PyBuffer_Release(&c);
-    PyBuffer_Release(&q);
-    return result;
-}
-
-/* dequantize(q, c, step): its reconstruction, sign(q) * (|q| step + (step >> 3)), in int64,
- * truncated to int32 as numpy's astype does. */
-static PyObject *dequantize(PyObject *Py_UNUSED(self), PyObject *args) {
-    Py_buffer q = {0}, c = {0};
-    long long step;
-    if (!PyArg_ParseTuple(args, "y*w*L", &q, &c, &step)) return NULL;
-    PyObject *result = NULL;
-    if (q.len % 4 || c.len != q.len || step < 2 || step > INT32_MAX) {
-        PyErr_SetString(PyExc_ValueError, "q and c int32 of one length; 2 <= step < 2^31");
-        goto done;
-    }
-    const int32_t *in = (const int32_t *)q.buf;
-    int32_t *out = (int32_t *)c.buf;
-    Py_ssize_t n = q.len / 4;
+    const int32_t *in = (const int32_t *)src.buf;
+    int32_t *out = (int32_t *)dst.buf;
+    Py_ssize_t n = src.len / 4;
     const int64_t offset = step >> 3;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) {
-        int64_t v = in[i];
-        int64_t r = v == 0 ? 0 : (v < 0 ? -v : v) * step + offset;
+        int64_t v = in[i], magnitude = v < 0 ? -v : v;
+        int64_t r = inverse ? (v == 0 ? 0 : magnitude * step + offset) : (3 * magnitude + step) / (3 * step);
         out[i] = (int32_t)(uint32_t)(uint64_t)(v < 0 ? -r : r);
     }
     Py_END_ALLOW_THREADS
     Py_INCREF(Py_None);
     result = Py_None;
 done:
-    PyBuffer_Release(&q);
-    PyBuffer_Release(&c);
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&dst);
     return result;
 }
+
+static PyObject *quantize(PyObject *Py_UNUSED(self), PyObject *args) { return quantiser(args, 0); }
+
+static PyObject *dequantize(PyObject *Py_UNUSED(self), PyObject *args) { return quantiser(args, 1); }
 
 static PyMethodDef methods[] = {
     {"forward", forward, METH_VARARGS, "forward(x, low, high, n, m, axis, steps): one lifting pass"},

@@ -15,7 +15,7 @@ from bitstream.container import max_stream_bytes
 from bitstream.errors import LimitError
 from entropy import parallel
 from entropy import rdo as rate_distortion
-from entropy.contexts import SCHEMES
+from entropy.contexts import SCHEMES, ContextScheme
 from entropy.pyramid import FirstLevel, ImageLayout, Magnitudes, analyse, empty_planes, synthesise
 from bitstream.payload import Payload, pack_payload, unpack_payload
 from entropy.streams import Rans, SegmentedDecoder, crc32_combine, segments
@@ -86,8 +86,8 @@ def encode_parts(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables,
     return Coded(payloads, crcs, planes_q, steps, part_shifts)
 
 
-def _walk_planes(planes_q: list, kinds: list[str], steps: list[dict], tables: EntropyTables, scheme, magnitudes,
-                 part: str, shifts: dict[int, int] | None, bits: np.ndarray | None,
+def _walk_planes(planes_q: list, kinds: list[str], steps: list[dict], tables: EntropyTables, scheme: ContextScheme,
+                 magnitudes: Magnitudes | None, part: str, shifts: dict[int, int] | None, bits: np.ndarray | None,
                  workers: int) -> tuple[np.ndarray, np.ndarray]:
     """A part's symbols (lowered where it pays) and their table rows, in coding order. Each plane is
     walked on its own, on up to ``workers`` threads; a chroma band waits until the luma's (and for

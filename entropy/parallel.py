@@ -17,11 +17,7 @@ MIN_SAMPLES = 1 << 16  # below this a plane's work is shorter than a thread's st
 
 def map_planes(work: Callable[[int], T], n: int, workers: int, samples: int) -> list[T]:
     """[work(0), ..., work(n - 1)], on up to ``workers`` threads when a plane has ``samples`` or more."""
-    workers = min(workers, n)
-    if workers <= 1 or samples < MIN_SAMPLES:
-        return [work(i) for i in range(n)]
-    with ThreadPoolExecutor(workers, thread_name_prefix="irr-plane") as pool:
-        return list(pool.map(work, range(n)))
+    return map_items(work, list(range(n)), workers if samples >= MIN_SAMPLES else 1)
 
 
 def map_items(work: Callable[[T], U], items: list[T], workers: int) -> list[U]:
@@ -29,7 +25,7 @@ def map_items(work: Callable[[T], U], items: list[T], workers: int) -> list[U]:
     workers = min(workers, len(items))
     if workers <= 1:
         return [work(item) for item in items]
-    with ThreadPoolExecutor(workers, thread_name_prefix="irr-item") as pool:
+    with ThreadPoolExecutor(workers, thread_name_prefix="irr") as pool:
         return list(pool.map(work, items))
 
 
