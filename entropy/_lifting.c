@@ -150,18 +150,38 @@ done:
     return result;
 }
 
-/* inverse(low, high, x, n, m, axis, steps): the exact inverse of forward, into x (n, m). */
+/* v rounded and shifted right by shift bits as numpy's (v + 2^(shift-1)) >> shift on int32
+ * (wrapping add, arithmetic shift); shift 0: v. */
+static inline int32_t rounded(int32_t v, int shift) {
+    return shift ? wrap_add(v, (int32_t)1 << (shift - 1)) >> shift : v;
+}
+
+static void store(int32_t *dst, const int32_t *src, Py_ssize_t count, int shift) {
+    if (!shift) {
+        memcpy(dst, src, (size_t)count * 4);
+        return;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) dst[i] = rounded(src[i], shift);
+}
+
+/* inverse(low, high, x, n, m, axis, steps, shift): the exact inverse of forward, into x (n, m),
+ * each result rounded off its last ``shift`` bits (0..30): the last pass of a synthesis writes
+ * the plane's integers directly, without a fixed-point temporary. */
 static PyObject *inverse(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_buffer low = {0}, high = {0}, x = {0};
     Py_ssize_t n, m;
-    int axis;
+    int axis, shift;
     Py_buffer steps = {0};
     Wavelet w;
-    if (!PyArg_ParseTuple(args, "y*y*w*nniy*", &low, &high, &x, &n, &m, &axis, &steps)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*y*w*nniy*i", &low, &high, &x, &n, &m, &axis, &steps, &shift)) return NULL;
     PyObject *result = NULL;
     int32_t *scratch = NULL;
     Py_ssize_t ne, no;
     if (!check_call(&x, &low, &high, n, m, axis, &steps, &w, &ne, &no)) goto done;
+    if (shift < 0 || shift > 30) {
+        PyErr_SetString(PyExc_ValueError, "shift must be in 0..30");
+        goto done;
+    }
     /* the inputs are read only: lift a copy (axis 1: one row at a time) */
     Py_ssize_t len = ne + no, scratch_len = axis == 0 ? len * STRIP : len;
     scratch = (int32_t *)malloc((size_t)(scratch_len > 0 ? scratch_len : 1) * 4);
@@ -179,7 +199,7 @@ static PyObject *inverse(PyObject *Py_UNUSED(self), PyObject *args) {
             for (Py_ssize_t i = 0; i < ne; i++) memcpy(e + i * width, e_in + i * m + j, (size_t)width * 4);
             for (Py_ssize_t i = 0; i < no; i++) memcpy(o + i * width, o_in + i * m + j, (size_t)width * 4);
             if (no) lift(e, o, ne, no, width, width, &w, 1);
-            for (Py_ssize_t i = 0; i < n; i++) memcpy(dst + i * m + j, (i % 2 ? o : e) + (i / 2) * width, (size_t)width * 4);
+            for (Py_ssize_t i = 0; i < n; i++) store(dst + i * m + j, (i % 2 ? o : e) + (i / 2) * width, width, shift);
         }
     } else {
         int32_t *e = scratch, *o = scratch + ne;
@@ -189,10 +209,10 @@ static PyObject *inverse(PyObject *Py_UNUSED(self), PyObject *args) {
             if (no) lift(e, o, ne, no, 1, 1, &w, 1);
             int32_t *row = dst + r * m;
             for (Py_ssize_t i = 0; i < no; i++) {
-                row[2 * i] = e[i];
-                row[2 * i + 1] = o[i];
+                row[2 * i] = rounded(e[i], shift);
+                row[2 * i + 1] = rounded(o[i], shift);
             }
-            if (ne > no) row[m - 1] = e[ne - 1];
+            if (ne > no) row[m - 1] = rounded(e[ne - 1], shift);
         }
     }
     Py_END_ALLOW_THREADS
@@ -281,7 +301,7 @@ static PyObject *dequantize(PyObject *Py_UNUSED(self), PyObject *args) { return 
 
 static PyMethodDef methods[] = {
     {"forward", forward, METH_VARARGS, "forward(x, low, high, n, m, axis, steps): one lifting pass"},
-    {"inverse", inverse, METH_VARARGS, "inverse(low, high, x, n, m, axis, steps): its exact inverse"},
+    {"inverse", inverse, METH_VARARGS, "inverse(low, high, x, n, m, axis, steps, shift): its exact inverse, rounded off shift bits"},
     {"quantize", quantize, METH_VARARGS, "quantize(c, q, step): the dead-zone quantiser, int32 to int32"},
     {"dequantize", dequantize, METH_VARARGS, "dequantize(q, c, step): its reconstruction, int32 to int32"},
     {"ycocg_forward", ycocg_forward, METH_VARARGS, "ycocg_forward(rgb, planes, n, channels): colour planes of uint8 pixels"},

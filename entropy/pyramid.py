@@ -58,14 +58,16 @@ def quantize(c: np.ndarray, step: int, reference: bool = False) -> np.ndarray:
     return (np.sign(c) * ((3 * np.abs(c) + step) // (3 * step))).astype(np.int32)
 
 
-def dequantize(q: np.ndarray, step: int, reference: bool = False) -> np.ndarray:
+def dequantize(q: np.ndarray, step: int, reference: bool = False, in_place: bool = False) -> np.ndarray:
     """The reconstruction of :func:`quantize`'s symbols: |q| steps + (step >> 3), 0 at 0 (C pass
-    and numpy reference as there)."""
+    and numpy reference as there); ``in_place`` overwrites ``q`` where the C pass can (a decoder's
+    symbols, read once: no second array of the image's size)."""
     if step == 1:
         return q
     if native is not None and not reference and q.dtype == np.int32:
-        c = np.empty(q.shape, np.int32)
-        native.dequantize(np.ascontiguousarray(q), c, step)
+        q = np.ascontiguousarray(q)
+        c = q if in_place else np.empty(q.shape, np.int32)
+        native.dequantize(q, c, step)
         return c
     q = q.astype(np.int64)
     return (np.sign(q) * (np.abs(q) * step + (step >> 3))).astype(np.int32)
@@ -180,7 +182,8 @@ def empty_planes(layout: ImageLayout, lossy_wavelet: str) -> tuple[list, list[di
 def synthesise(planes_q: list, steps: list[dict], first_level: FirstLevel | None = None, workers: int = 1) -> np.ndarray:
     """Inverse of :func:`analyse` (dequantise, inverse wavelet, inverse colour): (H, W, C) uint8.
 
-    Consumes ``planes_q``: each plane's coefficients are released once they are reconstructed.
+    Consumes ``planes_q``: its arrays are dequantised in place and each plane's are released once
+    it is reconstructed.
     The planes are rebuilt on up to ``workers`` threads (``entropy.parallel``): the same integers.
     """
     height, width = _image_shape(planes_q[0])
@@ -189,8 +192,8 @@ def synthesise(planes_q: list, steps: list[dict], first_level: FirstLevel | None
     def dequantized(i: int) -> tuple[np.ndarray, list]:
         (ll, bands), plane_steps = planes_q[i], steps[i]
         planes_q[i] = None
-        return (dequantize(ll, plane_steps["ll"]), [
-            tuple(dequantize(b, plane_steps[(lvl + 1, o)]) for o, b in enumerate(level_bands))
+        return (dequantize(ll, plane_steps["ll"], in_place=True), [
+            tuple(dequantize(b, plane_steps[(lvl + 1, o)], in_place=True) for o, b in enumerate(level_bands))
             for lvl, level_bands in enumerate(bands)])
 
     if first_level is not None and planes_q[0][1]:
@@ -212,7 +215,7 @@ def synthesise(planes_q: list, steps: list[dict], first_level: FirstLevel | None
 
     def plane(i: int) -> None:
         ll, bands = pyramid_of(i)
-        planes[i] = idwt2(ll, bands, steps[i]["wavelet"])
+        idwt2(ll, bands, steps[i]["wavelet"], out=planes[i])
 
     map_planes(plane, n, workers, height * width)
     return from_planes(planes)
@@ -241,7 +244,7 @@ def thumbnail(planes_q: list, steps: list[dict]) -> np.ndarray:
     lows = []
     for (ll, bands), plane_steps in zip(planes_q, steps):
         if not bands:  # too small for a wavelet level: the image is its own thumbnail
-            return synthesise(list(planes_q), steps)
+            return synthesise([(ll.copy(), bands) for ll, bands in planes_q], steps)  # leaves planes_q as it is
         bands = [tuple(dequantize(b, plane_steps[(lvl + 2, o)]) for o, b in enumerate(level)) for lvl, level in enumerate(bands[1:])]
         low = idwt2(dequantize(ll, plane_steps["ll"]), bands, plane_steps["wavelet"], shifted=True)
         lows.append(((low.astype(np.int64) * _THUMB_SCALE + (1 << 19)) >> 20).astype(np.int32))

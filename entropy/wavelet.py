@@ -122,16 +122,28 @@ def _lift_forward(x: np.ndarray, wavelet: str, axis: int, reference: bool = Fals
     return even, odd
 
 
-def _lift_inverse(low: np.ndarray, high: np.ndarray, wavelet: str, axis: int, reference: bool = False) -> np.ndarray:
-    """Exact inverse of :func:`_lift_forward`."""
+def _lift_inverse(low: np.ndarray, high: np.ndarray, wavelet: str, axis: int, reference: bool = False,
+                  shift: int = 0, out: np.ndarray | None = None) -> np.ndarray:
+    """Exact inverse of :func:`_lift_forward`, rounded off its last ``shift`` bits (as
+    ``(x + 2^(shift-1)) >> shift``), into ``out`` (int32, C-contiguous) when given."""
     if native is not None and not reference:
         low, high = (np.ascontiguousarray(a, dtype=np.int32) for a in (low, high))
         n, m = (low.shape[0] + high.shape[0], low.shape[1]) if axis == 0 else (low.shape[0], low.shape[1] + high.shape[1])
-        x = np.empty((n, m), np.int32)
-        native.inverse(low, high, x, n, m, axis, _NATIVE_STEPS[wavelet])
+        x = np.empty((n, m), np.int32) if out is None else out
+        native.inverse(low, high, x, n, m, axis, _NATIVE_STEPS[wavelet], shift)
         return x
+    x = _lift_inverse_reference(low, high, wavelet, axis)
+    if shift:
+        x = (x + (1 << (shift - 1))) >> shift
+    if out is None:
+        return x
+    out[...] = x
+    return out
+
+
+def _lift_inverse_reference(low: np.ndarray, high: np.ndarray, wavelet: str, axis: int) -> np.ndarray:
     if axis == 1:
-        return _lift_inverse(low.T, high.T, wavelet, 0, reference=True).T
+        return _lift_inverse_reference(low.T, high.T, wavelet, 0).T
     even, odd = low, high
     if odd.shape[0] == 0:
         return even.copy()
@@ -162,15 +174,24 @@ def dwt2(plane: np.ndarray, levels: int, wavelet: str = "5/3", shifted: bool = F
     return ll, bands
 
 
-def idwt2(ll: np.ndarray, bands: Bands, wavelet: str = "5/3", shifted: bool = False) -> np.ndarray:
+def idwt2(ll: np.ndarray, bands: Bands, wavelet: str = "5/3", shifted: bool = False,
+          out: np.ndarray | None = None) -> np.ndarray:
     """Inverse of :func:`dwt2` (exact for unquantised coefficients), back to plain integers unless
-    ``shifted`` (then the fixed-point low band of the level above ``bands``)."""
-    for hl, lh, hh in reversed(bands):
+    ``shifted`` (then the fixed-point low band of the level above ``bands``); into ``out`` (an
+    int32 C-contiguous array of the image's shape) when given: the last pass writes it directly."""
+    shift = 0 if shifted else FRACTION_BITS[wavelet]
+    if not bands:
+        result = (ll + (1 << (shift - 1))) >> shift if shift else ll
+        if out is None:
+            return result
+        out[...] = result
+        return out
+    for k, (hl, lh, hh) in enumerate(reversed(bands)):
         low_w = _lift_inverse(ll, lh, wavelet, 0)
         high_w = _lift_inverse(hl, hh, wavelet, 0)
-        ll = _lift_inverse(low_w, high_w, wavelet, 1)
-    shift = 0 if shifted else FRACTION_BITS[wavelet]
-    return (ll + (1 << (shift - 1))) >> shift if shift else ll
+        last = k == len(bands) - 1
+        ll = _lift_inverse(low_w, high_w, wavelet, 1, shift=shift if last else 0, out=out if last else None)
+    return ll
 
 
 def levels_for(height: int, width: int, max_levels: int = 5) -> int:

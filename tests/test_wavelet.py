@@ -16,6 +16,8 @@ def test_wavelet_is_exactly_invertible(shape, levels, wavelet):
     x = np.random.default_rng(sum(shape)).integers(-300, 300, shape).astype(np.int32)
     ll, bands = dwt2(x, levels, wavelet)
     assert np.array_equal(idwt2(ll, bands, wavelet), x)
+    out = np.full(shape, -1, np.int32)  # the last pass writes straight into a caller's array
+    assert idwt2(ll, bands, wavelet, out=out) is out and np.array_equal(out, x)
 
 
 @pytest.mark.skipif(wavelet.native is None, reason="the C kernel was not built")
@@ -35,6 +37,9 @@ def test_the_c_lifting_gives_the_numpy_paths_integers(limit):
                 assert np.array_equal(back, wavelet._lift_inverse(*want, name, axis, reference=True))
                 if limit == 300:
                     assert np.array_equal(back, x)
+                shift = int(rng.integers(1, 8))  # a synthesis's last pass: rounded off its fraction bits
+                rounded = wavelet._lift_inverse(*want, name, axis, shift=shift, out=np.full(shape, 7, np.int32))
+                assert np.array_equal(rounded, wavelet._lift_inverse(*want, name, axis, reference=True, shift=shift))
 
 
 @pytest.mark.skipif(wavelet.native is None, reason="the C kernel was not built")
@@ -44,7 +49,9 @@ def test_the_c_lifting_refuses_buffers_that_do_not_match_the_shape():
     with pytest.raises(ValueError):
         wavelet.native.forward(x, np.empty((2, 6), np.int32), np.empty((1, 6), np.int32), 4, 6, 0, steps)
     with pytest.raises(ValueError):
-        wavelet.native.inverse(np.zeros((4, 3), np.int32), np.zeros((4, 3), np.int32), np.empty((4, 5), np.int32), 4, 6, 1, steps)
+        wavelet.native.inverse(np.zeros((4, 3), np.int32), np.zeros((4, 3), np.int32), np.empty((4, 5), np.int32), 4, 6, 1, steps, 0)
+    with pytest.raises(ValueError):
+        wavelet.native.inverse(np.zeros((4, 3), np.int32), np.zeros((4, 3), np.int32), np.empty((4, 6), np.int32), 4, 6, 1, steps, 31)
     with pytest.raises(ValueError):
         wavelet.native.forward(x, np.empty((2, 6), np.int32), np.empty((2, 6), np.int32), 4, 6, 0, b"\0" * 23)
 
