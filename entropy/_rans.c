@@ -192,13 +192,26 @@ static PyObject *encode(PyObject *self, PyObject *args) {
         release(&b);
         return PyErr_NoMemory();
     }
-    Py_ssize_t count = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         if (index[i] >= rows) {
             free(items);
             release(&b);
             return PyErr_Format(PyExc_ValueError, "table row %d does not exist (%zd rows)", (int)index[i], rows);
         }
+    }
+    /* A put emits at most one word; the flush two. Sized for the worst case (every symbol an
+     * escape) so that the coding below, on its own thread with the GIL released, cannot fail. */
+    words = malloc(sizeof(uint32_t) * (size_t)(10 * n + 3));
+    if (!words) {
+        free(items);
+        release(&b);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t count = 0;
+    uint32_t *end = words + 10 * n + 3, *ptr = end;
+    uint64_t x = RANS_L;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
         const int32_t *cdf = cdfs + (Py_ssize_t)index[i] * stride;
         const int32_t max_value = lengths[index[i]] - 2;
         int64_t value = (int64_t)values[i] - offsets[index[i]];
@@ -218,15 +231,6 @@ static PyObject *encode(PyObject *self, PyObject *args) {
             for (int j = 0; j < digits; j++) items[count++] = (Symbol){(uint16_t)((raw >> (4 * j)) & MAX_BYPASS), 1, 1};
         }
     }
-    words = malloc(sizeof(uint32_t) * (size_t)(count + 2)); /* a put emits at most one word; the flush two */
-    if (!words) {
-        free(items);
-        release(&b);
-        return PyErr_NoMemory();
-    }
-    uint32_t *end = words + count + 2, *ptr = end;
-    uint64_t x = RANS_L;
-    Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t k = count - 1; k >= 0; k--) {
         const Symbol it = items[k];
         if (!it.bypass) {

@@ -93,37 +93,42 @@ def _walk_planes(planes_q: list, kinds: list[str], steps: list[dict], tables: En
     walked on its own, on up to ``workers`` threads; a chroma band waits until the luma's (and for
     Cg the Co's) same band is final, the only other plane its contexts read: the serial walk's symbols."""
     n = len(planes_q)
-    symbols: list[list[np.ndarray]] = [[] for _ in range(n)]
-    indexes: list[list[np.ndarray]] = [[] for _ in range(n)]
+    counts = [part_symbols([plane_q], part) for plane_q in planes_q]
+    starts = np.concatenate([[0], np.cumsum(counts)]).astype(int)
+    symbols = np.empty(starts[-1], np.int32)  # each plane's thread writes its own span, in its coding order
+    table_rows = np.empty(starts[-1], np.uint8)
     index_of = {kind: i for i, kind in enumerate(kinds)}
     needs = {index_of[k]: tuple(index_of[r] for r in reads if r in index_of)
              for k, reads in (("co", ("luma",)), ("cg", ("luma", "co"))) if k in index_of}
     progress = parallel.BandProgress(n, needs)
 
     def plane(i: int) -> None:
+        at = starts[i]
+
         def record(ctx: np.ndarray, values: np.ndarray, mags: np.ndarray | None) -> np.ndarray:
+            nonlocal at
             rows = tables.context_map[ctx]  # uint8 table rows: small, unlike the int64 contexts
             if mags is not None and bits is not None:
                 values = rate_distortion.lower_where_cheaper(values, mags, rows, bits, tables)
-            indexes[i].append(rows)
-            symbols[i].append(values.astype(np.int32, copy=False))
+            table_rows[at : at + rows.size] = rows
+            symbols[at : at + rows.size] = values
+            at += rows.size
             return values
 
         try:
             walk(planes_q, kinds, steps, record, scheme, magnitudes, part, tables.predictor, shifts,
                  planes=frozenset([i]), before_band=progress.before_band, after_band=progress.after_band)
         except parallel.Stopped:
-            pass  # another plane failed: its error is the one raised
+            return  # another plane failed: its error is the one raised
         except BaseException:
             progress.fail()  # the other planes stop at their next band
             raise
+        if at != starts[i + 1]:
+            raise AssertionError(f"plane {i} coded {at - starts[i]} symbols, its part has {counts[i]}")
 
     ll, bands = planes_q[0]
     parallel.map_planes(plane, n, workers, bands[0][0].size if bands else ll.size)
-    flat_symbols = [a for plane_symbols in symbols for a in plane_symbols]
-    flat_indexes = [a for plane_indexes in indexes for a in plane_indexes]
-    return (np.concatenate(flat_symbols) if flat_symbols else np.zeros(0, np.int32),
-            np.concatenate(flat_indexes) if flat_indexes else np.zeros(0, np.uint8))
+    return symbols, table_rows
 
 
 def encode(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables) -> tuple[bytes, np.ndarray]:
