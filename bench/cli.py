@@ -25,7 +25,7 @@ def add_bench_parser(subparsers: argparse._SubParsersAction) -> None:
                         "tuning on photos no model trained on, never on eval")
     b.add_argument("--merge", nargs="+", metavar="RUN", help="instead of coding: combine the results of earlier runs into one summary and plot")
     b.add_argument("--codecs", default="irr,jpeg,jpeg444,jpeg2000,hevc444,webp,avif,avif444,jxl",
-                   help="comma-separated: irr (the default path), irr0 (its untrained level), irrlr1 (its previous level), irrl2, irra1 (its previous entropy models), irr1 (no network), irr2, irr4 (rescalers), jpeg, "
+                   help="comma-separated: irr (the default path), irr0 (its untrained level), irrlr1 (its previous level), irrl2, irra1, irra2 (its previous entropy models), irr1 (no network), irr2, irr4 (rescalers), jpeg, "
                         "jpeg444, jpeg2000, hevc444, webp, avif, avif444, jxl, bpg444 (when bpgenc/bpgdec are on PATH)")
     b.add_argument("--out", default="bench-out", help="output folder (default bench-out)")
     b.add_argument("--reference", default="hevc444", help="codec key the BD-rates are computed against (default hevc444)")

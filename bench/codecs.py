@@ -159,6 +159,10 @@ def available() -> tuple[dict[str, Codec], dict[str, str]]:
         Codec("irra1", "irr, entropy model w97-adaptive-1", "irr codec.encode(quality=q, entropy_model='w97-adaptive-1'): "
               "the learned level with the entropy model before w97-adaptive-2 (the ablation of the written-symbol refit)",
               "quality", IRR_QUALITIES, _irr_encoder(None, entropy_model="w97-adaptive-1"), _irr_decode),
+        Codec("irra2", "irr, entropy model w97-adaptive-2", "irr codec.encode(quality=q, entropy_model='w97-adaptive-2'): "
+              "the learned level with the entropy model before w97-adaptive-3 (the ablation of its planes read apart "
+              "and its map refitted on level r2's written symbols)",
+              "quality", IRR_QUALITIES, _irr_encoder(None, entropy_model="w97-adaptive-2"), _irr_decode),
         Codec("irr1", "irr scale 1 (no network)", "irr codec.encode(quality=q, scale=1): the wavelet coder alone",
               "quality", IRR_SCALE1_QUALITIES, _irr_encoder(1), _irr_decode),
         Codec("irr2", "irr x2 rescaler", "irr codec.encode(quality=q, scale=2): the shipped rescaler's LR, no detail stored",

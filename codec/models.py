@@ -111,14 +111,16 @@ def _device_copy(net: Network, device: str, dtype: torch.dtype) -> Network:
 # Entropy-model id -> tables file in codec/weights. Append only; the id is written in every header.
 ENTROPY_MODELS: dict[str, str] = {"w53-laplace-1": "w53-laplace-1.npz", "w97-laplace-1": "w97-laplace-1.npz",
                                   "w97-laplace-2": "w97-laplace-2.npz", "w97-adaptive-1": "w97-adaptive-1.npz",
-                                  "w97-adaptive-2": "w97-adaptive-2.npz"}
+                                  "w97-adaptive-2": "w97-adaptive-2.npz", "w97-adaptive-3": "w97-adaptive-3.npz"}
 # w97-laplace-2: fitted on the learned level's output; its LR and detail are separate streams
 # with a CRC per segment. w97-adaptive-1 (context scheme 4): the same streams, contexts from a
 # learned integer predictor, and per-file bin shifts. w97-adaptive-2: w97-adaptive-1's family and
 # predictor, its map refitted on the symbols the encoder writes (``fit-tables --written-by``).
-# Scale-1 and rescaler files keep the model they were measured with.
-LEVEL_ENTROPY_MODEL = "w97-adaptive-2"
-LEVEL_ENTROPY_MODELS = ("w97-laplace-2", "w97-adaptive-1", "w97-adaptive-2")  # fitted on the level's output: what it may code with
+# w97-adaptive-3: context scheme 5, whose finest level reads no other plane, so that the detail's
+# planes decode on threads of their own; w97-adaptive-2's predictor, the map refitted on what that
+# encoder writes. Scale-1 and rescaler files keep the model they were measured with.
+LEVEL_ENTROPY_MODEL = "w97-adaptive-3"
+LEVEL_ENTROPY_MODELS = ("w97-laplace-2", "w97-adaptive-1", "w97-adaptive-2", "w97-adaptive-3")  # fitted on the level's output: what it may code with
 RESCALER_ENTROPY_MODEL = "w97-laplace-1"
 
 

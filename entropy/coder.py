@@ -18,7 +18,7 @@ from entropy import rdo as rate_distortion
 from entropy.contexts import SCHEMES, ContextScheme
 from entropy.pyramid import FirstLevel, ImageLayout, Magnitudes, analyse, empty_planes, synthesise
 from bitstream.payload import Payload, pack_payload, unpack_payload
-from entropy.streams import Rans, SegmentedDecoder, crc32_combine, segments
+from entropy.streams import Rans, SegmentedDecoder, crc32_combine, part_segments, segments
 from entropy.tables import EntropyTables
 from entropy.walk import part_symbols, walk
 
@@ -45,6 +45,8 @@ def encode_parts(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables,
     ``segment_crc`` each followed by the CRC-32 of its symbols) followed by the segments: encoder
     and decoder then hold one segment's buffers at a time, not the image's, and a decoder detects
     a damaged segment when it ends. Scheme 4 puts its bin shifts before that (``bitstream.payload``).
+    Where the part's planes are coded apart (scheme 5's detail) each plane's symbols are cut on
+    their own, so every plane starts a segment (``streams.part_segments``).
     ``rdo=False`` codes the quantised symbols as they are (comparing models on equal symbols);
     ``adapt=False`` stores zero shifts (the ablation of the per-file adaptation). The shift choice
     prices the planes, the analysis transforms them and the rANS coder codes the segments on up to
@@ -66,13 +68,15 @@ def encode_parts(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables,
             shifts = rate_distortion.choose_shifts(planes_q, kinds, steps, tables, part, magnitudes,
                                                    workers=workers) if adapt else {}
         classes = scheme.part_classes(part, chroma)
-        symbols, table_rows = _walk_planes(planes_q, kinds, steps, tables, scheme, magnitudes, part, shifts, bits, workers)
+        apart = _planes_apart(scheme, part)
+        symbols, table_rows = _walk_planes(planes_q, kinds, steps, tables, scheme, magnitudes, part, shifts, bits, workers,
+                                           apart)
 
         def code_segment(bounds: tuple[int, int]) -> tuple[bytes, int]:
             a, b = bounds
             return rans.encode(symbols[a:b], table_rows[a:b]), zlib.crc32(symbols[a:b].astype(">i4"))
 
-        bounds = segments(symbols.size, tables)
+        bounds = part_segments([part_symbols([plane_q], part) for plane_q in planes_q], tables, apart)
         coded = parallel.map_items(code_segment, bounds, workers)
         streams, segment_crcs = [stream for stream, _ in coded], [c for _, c in coded]
         crc = 0
@@ -88,18 +92,19 @@ def encode_parts(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables,
 
 def _walk_planes(planes_q: list, kinds: list[str], steps: list[dict], tables: EntropyTables, scheme: ContextScheme,
                  magnitudes: Magnitudes | None, part: str, shifts: dict[int, int] | None, bits: np.ndarray | None,
-                 workers: int) -> tuple[np.ndarray, np.ndarray]:
+                 workers: int, apart: bool) -> tuple[np.ndarray, np.ndarray]:
     """A part's symbols (lowered where it pays) and their table rows, in coding order. Each plane is
     walked on its own, on up to ``workers`` threads; a chroma band waits until the luma's (and for
-    Cg the Co's) same band is final, the only other plane its contexts read: the serial walk's symbols."""
+    Cg the Co's) same band is final, the only other plane its contexts read (unless the planes are
+    ``apart``): the serial walk's symbols."""
     n = len(planes_q)
     counts = [part_symbols([plane_q], part) for plane_q in planes_q]
     starts = np.concatenate([[0], np.cumsum(counts)]).astype(int)
     symbols = np.empty(starts[-1], np.int32)  # each plane's thread writes its own span, in its coding order
     table_rows = np.empty(starts[-1], np.uint8)
     index_of = {kind: i for i, kind in enumerate(kinds)}
-    needs = {index_of[k]: tuple(index_of[r] for r in reads if r in index_of)
-             for k, reads in (("co", ("luma",)), ("cg", ("luma", "co"))) if k in index_of}
+    needs = {} if apart else {index_of[k]: tuple(index_of[r] for r in reads if r in index_of)
+                              for k, reads in (("co", ("luma",)), ("cg", ("luma", "co"))) if k in index_of}
     progress = parallel.BandProgress(n, needs)
 
     def plane(i: int) -> None:
@@ -137,52 +142,94 @@ def encode(pixels: np.ndarray, layout: ImageLayout, tables: EntropyTables) -> tu
     return coded.payloads[0], synthesise(coded.planes_q, coded.steps)
 
 
+def _planes_apart(scheme: ContextScheme, part: str) -> bool:
+    """Whether the part's planes are coded apart: its contexts read no other plane, and each plane
+    starts its own chain of segments (the detail of a scheme whose finest level reads no other plane)."""
+    return part == "detail" and scheme.finest_planes_apart
+
+
 def decode_symbols(payloads: list[bytes | None], layout: ImageLayout, tables: EntropyTables,
                    parts: tuple[str, ...], workers: int = 1) -> tuple[list, list[dict], list[int]]:
     """Inverse of :func:`encode_parts` up to the symbols: the quantised pyramid (see :func:`analyse`),
     the band steps, and each payload's symbol CRC. A part given as None was not stored: its
     symbols stay zero. Each segment is bounded by its symbol count before the native decoder sees it.
 
-    With ``workers`` > 1 an ("lr", "detail") pair is decoded on two threads, each plane's detail as
-    soon as that plane's LR is (its contexts look no further; ``entropy.walk``): the same symbols.
+    With ``workers`` > 1 an ("lr", "detail") pair is decoded on threads, each plane's detail as soon
+    as that plane's LR is (its contexts look no further; ``entropy.walk``), and where the detail's
+    planes are coded apart, each of them on its own thread: the same symbols.
     """
     planes_q, steps = empty_planes(layout, tables.lossy_wavelet)  # filled in place
     scheme = SCHEMES[tables.context_scheme]
+    kinds = layout.plane_kinds()
+    plane_symbols = {part: [part_symbols([plane_q], part) for plane_q in planes_q] for part in set(parts)}
 
-    def decode_part(part: str, payload: bytes | None, before_plane=None, after_plane=None) -> int:
-        if payload is None:
-            return 0
-        n_symbols = part_symbols(planes_q, part)
-        what = {"all": "image", "lr": "LR", "detail": "detail"}[part]
+    def framed_part(part: str, payload: bytes) -> tuple[Payload, dict[int, int] | None, list[tuple[int, int]]]:
+        n_symbols = sum(plane_symbols[part])
+        what = _WHAT[part]
         classes = scheme.part_classes(part, layout.channels >= 3) if scheme.learned else []
-        framed = unpack_payload(payload, len(classes), len(segments(n_symbols, tables)), bool(tables.segment_symbols),
+        bounds = part_segments(plane_symbols[part], tables, _planes_apart(scheme, part))
+        framed = unpack_payload(payload, len(classes), len(bounds), bool(tables.segment_symbols),
                                 tables.segment_crc, what)
         if not tables.segment_symbols and len(framed.streams[0]) > max_stream_bytes(n_symbols):  # else: per segment
             raise LimitError(f"{what} stream of {len(framed.streams[0])} bytes exceeds the bound for {n_symbols} symbols")
-        shifts = dict(zip(classes, framed.shifts)) if framed.shifts is not None else None
-        reader = SegmentedDecoder(framed, n_symbols, tables, what)
+        return framed, dict(zip(classes, framed.shifts)) if framed.shifts is not None else None, bounds
+
+    def decode_planes(part: str, framed: Payload, shifts: dict[int, int] | None, bounds: list[tuple[int, int]],
+                      planes: list[int], before_plane=None, after_plane=None) -> int:
+        """The part's symbols of consecutive ``planes``; returns their CRC."""
+        counts = plane_symbols[part]
+        start, stop = sum(counts[: planes[0]]), sum(counts[: planes[-1] + 1])
+        first = sum(1 for a, _ in bounds if a < start)  # the planes' segments: they start at ``start``
+        reader = SegmentedDecoder(framed, [(a, b) for a, b in bounds if start <= a < stop], tables, _WHAT[part], first)
 
         def produce(ctx: np.ndarray, _: None, __: None) -> np.ndarray:
             return reader.read(tables.context_map[ctx])
 
-        walk(planes_q, layout.plane_kinds(), steps, produce, scheme, part=part, predictor=tables.predictor, produces=True,
-             shifts=shifts, before_plane=before_plane, after_plane=after_plane)
+        walk(planes_q, kinds, steps, produce, scheme, part=part, predictor=tables.predictor, produces=True,
+             shifts=shifts, planes=frozenset(planes), before_plane=before_plane, after_plane=after_plane)
         return reader.finish()
 
-    if parts == ("lr", "detail") and all(p is not None for p in payloads) and workers > 1 \
-            and layout.height * layout.width >= parallel.MIN_SAMPLES:
-        return planes_q, steps, _decode_pipelined(decode_part, payloads, len(planes_q))
-    return planes_q, steps, [decode_part(part, payload) for part, payload in zip(parts, payloads)]
+    def decode_part(part: str, payload: bytes | None, before_plane=None, after_plane=None) -> list:
+        """Tasks, one per group of planes decoded together (each returns its CRC), in coding order."""
+        if payload is None:
+            return []
+        framed, shifts, bounds = framed_part(part, payload)
+        groups = [[i] for i in range(len(planes_q))] if _planes_apart(scheme, part) else [list(range(len(planes_q)))]
+        return [lambda g=g: decode_planes(part, framed, shifts, bounds, g, before_plane, after_plane) for g in groups]
+
+    def part_crc(part: str, group_crcs: list[int]) -> int:
+        groups = len(group_crcs)
+        counts = plane_symbols[part] if groups > 1 else [sum(plane_symbols[part])]
+        crc = 0
+        for group_crc, n in zip(group_crcs, counts):
+            crc = crc32_combine(crc, group_crc, 4 * n)
+        return crc
+
+    if parts == ("lr", "detail") and all(p is not None for p in payloads):
+        big = layout.height * layout.width >= parallel.MIN_SAMPLES
+        lr_crc, detail_crcs = _decode_pipelined(decode_part, payloads, len(planes_q), workers if big else 1)
+        return planes_q, steps, [lr_crc, part_crc("detail", detail_crcs)]
+    crcs = []
+    for part, payload in zip(parts, payloads):
+        tasks = decode_part(part, payload)
+        crcs.append(part_crc(part, [task() for task in tasks]) if tasks else 0)
+    return planes_q, steps, crcs
 
 
-def _decode_pipelined(decode_part, payloads: list[bytes], n_planes: int) -> list[int]:
-    """The LR on a second thread, the detail on this one, plane by plane behind it."""
+_WHAT = {"all": "image", "lr": "LR", "detail": "detail"}
+
+
+def _decode_pipelined(decode_part, payloads: list[bytes], n_planes: int, workers: int) -> tuple[int, list[int]]:
+    """The LR, then the detail's tasks (all planes in one, or a plane each), on up to ``workers``
+    threads; a plane's detail starts once that plane's LR is decoded. Returns the LR's CRC and the
+    detail tasks' CRCs."""
     ready = [threading.Event() for _ in range(n_planes)]
     failed = threading.Event()
 
     def lr() -> int:
         try:
-            return decode_part("lr", payloads[0], after_plane=lambda i: ready[i].set())
+            (task,) = decode_part("lr", payloads[0], after_plane=lambda i: ready[i].set())
+            return task()
         except BaseException:
             failed.set()
             raise
@@ -195,13 +242,18 @@ def _decode_pipelined(decode_part, payloads: list[bytes], n_planes: int) -> list
         if failed.is_set():
             raise parallel.Stopped  # the LR's error is the one raised
 
-    with ThreadPoolExecutor(1, thread_name_prefix="irr-lr") as pool:
-        lr_crc = pool.submit(lr)
+    if workers <= 1:
+        lr_crc = lr()
+        return lr_crc, [task() for task in decode_part("detail", payloads[1], before_plane=wait)]
+    with ThreadPoolExecutor(workers, thread_name_prefix="irr-decode") as pool:
+        lr_future = pool.submit(lr)  # first: the detail tasks wait on it, never the other way
         try:
-            detail_crc = decode_part("detail", payloads[1], before_plane=wait)
-        except parallel.Stopped:
-            detail_crc = None
-        return [lr_crc.result(), detail_crc]  # the LR's error first, if it had one
+            detail_futures = [pool.submit(task) for task in decode_part("detail", payloads[1], before_plane=wait)]
+        except BaseException:
+            lr_future.result()  # the LR's error first, if it had one
+            raise
+        lr_crc = lr_future.result()  # the LR's error first, if it had one
+        return lr_crc, [future.result() for future in detail_futures]
 
 
 def decode(stream: bytes, layout: ImageLayout, tables: EntropyTables, max_stream: int, workers: int = 1) -> np.ndarray:

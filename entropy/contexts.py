@@ -40,13 +40,18 @@ class ContextScheme:
     :class:`Predictor` over more evidence, in 37 third-octave bins, and each file may shift a
     class's bins (``shift_bins``). On held-out training photos between 0.25 and 1 bpp it codes
     the same symbols in 9.8 % fewer bytes than w97-laplace-1 (8.6 % without the shifts;
-    ``irr tools compare-entropy``).
+    ``irr tools compare-entropy``). 5 (w97-adaptive-3): scheme 4 with each plane's finest level read
+    on its own: a chroma band there takes no luma or Co evidence, so the detail part's planes (each
+    its own chain of segments, ``entropy.coder``) decode on separate threads. The finest level's
+    chroma gained little from the luma: its predictor already weights it lightly (the same map
+    codes the detail in 0.2 % fewer bytes without it, after RDO).
     """
 
     passes: int
     half_octave: bool
     detail_classes: bool = False  # the finest level in classes of its own (scheme 3)
     learned: bool = False  # a Predictor chooses the bin (scheme 4)
+    finest_planes_apart: bool = False  # the finest level reads no other plane (scheme 5)
 
     @property
     def n_classes(self) -> int:
@@ -80,6 +85,10 @@ class ContextScheme:
 
     def bin_of(self, ctx):
         return ctx % self.n_bins
+
+    def reads_other_planes(self, level: int) -> bool:
+        """Whether a chroma band of ``level`` (1: the finest) takes the luma's (and Co's) evidence."""
+        return not (self.finest_planes_apart and level == 1)
 
     def shiftable(self, cls: int) -> bool:
         """Whether a file may shift the class's bins (every band class; not the LL residuals)."""
@@ -122,7 +131,8 @@ PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))  # the 4-pass schemes' passes: (row, c
 _HALF_OCTAVES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48)
 SCHEMES = {1: ContextScheme(passes=2, half_octave=False), 2: ContextScheme(passes=4, half_octave=True),
            3: ContextScheme(passes=4, half_octave=True, detail_classes=True),
-           4: ContextScheme(passes=4, half_octave=True, detail_classes=True, learned=True)}
+           4: ContextScheme(passes=4, half_octave=True, detail_classes=True, learned=True),
+           5: ContextScheme(passes=4, half_octave=True, detail_classes=True, learned=True, finest_planes_apart=True)}
 
 # Scheme 4's evidence for one coefficient, every term a sum of |decoded integers|: its parent in
 # the coarser band, the parent's 8 neighbours, the co-located coefficients of the level's bands

@@ -61,6 +61,20 @@ def segments(n_symbols: int, tables: EntropyTables) -> list[tuple[int, int]]:
     return [(start, min(n_symbols, start + size)) for start in range(0, n_symbols, size)]
 
 
+def part_segments(plane_symbols: list[int], tables: EntropyTables, apart: bool) -> list[tuple[int, int]]:
+    """[start, stop) of each rANS stream of a part whose planes code ``plane_symbols`` symbols each,
+    in coding order: the part's symbols cut as :func:`segments` does, or with ``apart`` (the
+    detail part of a scheme whose finest level reads no other plane) each plane's cut on its own,
+    so that every plane starts a stream and decodes without the others."""
+    if not apart:
+        return segments(sum(plane_symbols), tables)
+    out, start = [], 0
+    for n in plane_symbols:
+        out += [(start + a, start + b) for a, b in segments(n, tables)]
+        start += n
+    return out
+
+
 def padding(stream_bytes: int, n_symbols: int) -> int:
     """Zero bytes appended to a stream before compressai's decoder, which reads without bounds checks.
 
@@ -119,18 +133,24 @@ def _zeros_operator(n_bytes: int) -> tuple[int, ...]:
 
 
 class SegmentedDecoder:
-    """Decodes symbols across segment boundaries, one segment's buffer in memory at a time."""
+    """Decodes symbols across segment boundaries, one segment's buffer in memory at a time.
 
-    def __init__(self, payload: Payload, n_symbols: int, tables: EntropyTables, what: str) -> None:
+    It reads the segments ``bounds`` (the [start, stop) of each, consecutive) of a part, whose
+    streams and CRCs are those of ``payload`` from index ``first`` on (a plane of a part cut by
+    plane: ``part_segments``)."""
+
+    def __init__(self, payload: Payload, bounds: list[tuple[int, int]], tables: EntropyTables, what: str,
+                 first: int = 0) -> None:
         self.rans = Rans(tables)
-        self.segments = segments(n_symbols, tables)
+        self.segments = bounds
         self.what = what
-        self.crcs = payload.crcs
+        self.first, self.total = first, len(payload.streams)
+        self.streams = payload.streams[first : first + len(bounds)]
+        self.crcs = None if payload.crcs is None else payload.crcs[first : first + len(bounds)]
         if tables.segment_symbols:
-            for stream, (start, stop) in zip(payload.streams, self.segments):
+            for stream, (start, stop) in zip(self.streams, self.segments):
                 if len(stream) > max_stream_bytes(stop - start):
                     raise LimitError(f"a {what} segment of {len(stream)} bytes exceeds the bound for {stop - start} symbols")
-        self.streams = payload.streams
         self.index = -1
         self.left = 0
         self.crc = 0  # of the current segment's symbols so far
@@ -146,7 +166,7 @@ class SegmentedDecoder:
         start, stop = self.segments[self.index]
         self.total_crc = crc32_combine(self.total_crc, self.crc, 4 * (stop - start - self.left))
         if self.crcs is not None and self.crc != self.crcs[self.index]:
-            raise ChecksumError(f"segment {self.index + 1} of {len(self.segments)} of the {self.what} stream "
+            raise ChecksumError(f"segment {self.first + self.index + 1} of {self.total} of the {self.what} stream "
                                 "does not match its checksum: the file is corrupt")
 
     def _next(self) -> None:

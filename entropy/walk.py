@@ -120,10 +120,11 @@ def _code_band(bands: Bands, level: int, orientation: int, coded: list[np.ndarra
         return
     stepset = stepset_of(plane_steps[(level, orientation)], plane_steps["wavelet"])
     if scheme.learned:
+        across = scheme.reads_other_planes(level)
         evidence = Evidence(
             bands[level][orientation] if level < len(bands) else None, tuple(coded),
-            luma_bands[level - 1][orientation] if chroma and luma_bands is not None else None,
-            co_bands[level - 1][orientation] if kind == "cg" and co_bands is not None else None, band)
+            luma_bands[level - 1][orientation] if chroma and across and luma_bands is not None else None,
+            co_bands[level - 1][orientation] if kind == "cg" and across and co_bands is not None else None, band)
     else:
         if level < len(bands):
             activity = 2 * _upsample_to(bands[level][orientation], band.shape)

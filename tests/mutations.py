@@ -97,7 +97,7 @@ def _structured(data: bytes, chunks: list[tuple[int, int]], rng: random.Random) 
         body = data[off + 8 : off + size - 4]
         name_at = 14
         name_len = body[name_at]
-        new = rng.choice([b"irr-x2", b"irr-x4", b"irr-level", b"none", b"w97-laplace-1", b"w97-laplace-2", b"w97-adaptive-1", b"w97-adaptive-2"])
+        new = rng.choice([b"irr-x2", b"irr-x4", b"irr-level", b"none", b"w97-laplace-1", b"w97-laplace-2", b"w97-adaptive-1", b"w97-adaptive-2", b"w97-adaptive-3"])
         body = body[:name_at] + bytes([len(new)]) + new + body[name_at + 1 + name_len :]
         return f"model-name-{new.decode()}", data[:off] + _with_crc(b"IHDR", body) + data[off + size :]
     streams = [k for k in (b"LRDT", b"ZDAT", b"ALPH") if k in named]

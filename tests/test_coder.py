@@ -379,7 +379,7 @@ def test_encoding_on_threads_writes_the_same_bytes(monkeypatch):
 
     monkeypatch.setattr(parallel, "MIN_SAMPLES", 0)
     net, _ = models.load_model(models.LEVEL_MODEL, 2)
-    cases = [(name, image) for name in ("w97-adaptive-2", "w97-laplace-2")  # scheme 4, and a mask scheme
+    cases = [(name, image) for name in ("w97-adaptive-2", "w97-adaptive-3", "w97-laplace-2")  # schemes 4, 5 and a mask scheme
              for image in (photo_like(96, 128, seed=14), photo_like(64, 80, 1, seed=15))]
     for name, image in cases:
         tables = dataclasses.replace(models.load_tables(name)[0], segment_symbols=1500)  # several segments per part
@@ -502,13 +502,15 @@ def test_the_bin_shifts_are_read_from_the_stream_and_a_changed_one_is_caught():
         coder.decode_symbols([coded.payloads[0][:5], None], layout, tables, ("lr", "detail"))
 
 
-def test_two_threads_decode_the_same_symbols_and_report_the_same_errors(monkeypatch):
-    """The LR on a thread of its own, each plane's detail behind it: the same pyramid and CRCs; a
-    broken payload on either thread raises its error (no hang), the LR's first."""
+@pytest.mark.parametrize("model", ["w97-adaptive-1", "w97-adaptive-3"])  # the detail in one chain; a chain per plane
+def test_two_threads_decode_the_same_symbols_and_report_the_same_errors(monkeypatch, model):
+    """The LR on a thread of its own, each plane's detail behind it (w97-adaptive-3: each plane's
+    detail a task of its own): the same pyramid and CRCs; a broken payload on either thread
+    raises its error (no hang), the LR's first; a damaged segment of the last plane is caught."""
     from entropy import coder, parallel, pyramid
 
     monkeypatch.setattr(parallel, "MIN_SAMPLES", 0)  # the test image is small
-    tables = load_tables("w97-adaptive-1")[0]
+    tables = load_tables(model)[0]
     layout, coded = _level_coded(tables, 7)
     serial = coder.decode_symbols(coded.payloads, layout, tables, ("lr", "detail"), workers=1)
     threaded = coder.decode_symbols(coded.payloads, layout, tables, ("lr", "detail"), workers=2)
@@ -522,6 +524,49 @@ def test_two_threads_decode_the_same_symbols_and_report_the_same_errors(monkeypa
     for payloads in ([lr[:5], detail], [lr, detail[:5]], [lr[:5], detail[:5]]):
         with pytest.raises(FormatError, match="context shifts"):
             coder.decode_symbols(payloads, layout, tables, ("lr", "detail"), workers=2)
+    damaged = bytearray(detail)
+    damaged[-3] ^= 0x55  # inside the last segment's rANS bytes: the Cg plane's, or the one chain's
+    for workers in (1, 2, 3):
+        with pytest.raises(ChecksumError, match="detail stream"):
+            coder.decode_symbols([lr, bytes(damaged)], layout, tables, ("lr", "detail"), workers=workers)
+
+
+def test_scheme_5_reads_no_other_plane_at_the_finest_level_and_cuts_the_detail_by_plane():
+    """Changing the luma's finest level changes no chroma context there under scheme 5 (it does
+    under scheme 4: the test can fail), and each plane's detail starts a segment of its own."""
+    import dataclasses
+
+    from entropy import coder, contexts
+    from entropy.walk import walk
+
+    tables = load_tables("w97-adaptive-3")[0]
+    assert tables.context_scheme == 5
+    layout, coded = _level_coded(tables, 9)
+    kinds = layout.plane_kinds()
+
+    def chroma_contexts(scheme_id: int, planes_q) -> list[np.ndarray]:
+        seen = []
+
+        def record(ctx, values, _):
+            seen.append(ctx.copy())
+            return values
+
+        walk(planes_q, kinds, coded.steps, record, contexts.SCHEMES[scheme_id], part="detail",
+                  predictor=tables.predictor, planes=frozenset([1, 2]))
+        return seen
+
+    altered = [(ll, [tuple(b.copy() for b in level) for level in bands]) for ll, bands in coded.planes_q]
+    for band in altered[0][1][0]:
+        band += np.sign(band) + 3  # the luma's level 1, everywhere larger
+    for scheme_id, same in ((5, True), (4, False)):
+        a, b = chroma_contexts(scheme_id, coded.planes_q), chroma_contexts(scheme_id, altered)
+        assert all(np.array_equal(x, y) for x, y in zip(a, b)) == same, scheme_id
+    small = dataclasses.replace(tables, segment_symbols=1000)
+    per_plane = [coder.part_symbols([p], "detail") for p in coded.planes_q]
+    bounds = coder.part_segments(per_plane, small, True)
+    starts = {a for a, _ in bounds}
+    assert {0, per_plane[0], per_plane[0] + per_plane[1]} <= starts and len(bounds) > 3
+    assert bounds == sorted(bounds) and bounds[-1][1] == sum(per_plane)
 
 
 def test_fitting_scheme_4_learns_weights_and_a_map_that_code_photos_in_fewer_bits(tmp_path):

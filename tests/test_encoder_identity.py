@@ -49,6 +49,8 @@ CASES = {  # name -> (image, encode options)
     # added 2026-12-04 (the others unchanged): the second x2 rescaler and entropy model, named
     "rgb-x2r2-q60": ("rgb", {"quality": 60, "scale": 2, "network_revision": 2}),
     "odd-level-q75-adaptive2": ("odd", {"quality": 75, "entropy_model": "w97-adaptive-2"}),
+    # added 2026-12-08: the entropy model whose detail planes are coded apart, named
+    "rgb-level-q80-adaptive3": ("rgb", {"quality": 80, "entropy_model": "w97-adaptive-3"}),
 }
 PINNED = {"network_revision": 1}
 LEVEL_DEFAULT_ENTROPY = "w97-adaptive-1"

@@ -24,13 +24,16 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("-f", "--force", action="store_true", help="overwrite an existing output file")
     f.add_argument("--max-images", type=int, default=0, help="use only the first N images (0: all)")
     f.add_argument("--wavelet", choices=("9/7", "5/3"), default="9/7", help="the lossy wavelet the tables are for (default 9/7)")
-    f.add_argument("--context-scheme", type=int, choices=(1, 2, 3, 4), default=2, help="entropy.contexts.SCHEMES key (default 2)")
+    f.add_argument("--context-scheme", type=int, choices=(1, 2, 3, 4, 5),
+                   help="entropy.contexts.SCHEMES key (default 2; with --written-by: that model's, or 5 for a "
+                        "scheme-4 model, its finest level's planes then read apart)")
     f.add_argument("--segment-symbols", type=int, default=1 << 20, help="symbols per rANS stream, 0 for one stream (default 2^20)")
     f.add_argument("--for-level", action="store_true",
                    help="fit on the shipped learned level's output (w97-laplace-2: --context-scheme 3; w97-adaptive-1: 4)")
     f.add_argument("--written-by", metavar="MODEL",
                    help="refit a shipped level model's map on the symbols its encoder writes (RDO, shifts), "
-                        "keeping its family and predictor (w97-adaptive-2: --written-by w97-adaptive-1)")
+                        "keeping its family and predictor (w97-adaptive-2: --written-by w97-adaptive-1; "
+                        "w97-adaptive-3: --written-by w97-adaptive-2 --context-scheme 5)")
 
     c = tools.add_parser("compare-entropy", help="bytes of the entropy models on the same symbols",
                          description="Bytes of irr's entropy models on equal symbols and as the encoder codes them.")

@@ -33,7 +33,7 @@ from entropy import coder
 from entropy.tables import value_bits
 from entropy import contexts, fitting, rdo
 
-MODELS = ("w97-laplace-1", "w97-laplace-2", "w97-adaptive-1", "w97-adaptive-2")
+MODELS = ("w97-laplace-1", "w97-laplace-2", "w97-adaptive-1", "w97-adaptive-2", "w97-adaptive-3")
 ADAPTIVE, NO_SHIFTS = "w97-adaptive-1", "w97-adaptive-1 without shifts"  # the ablation of per-file adaptation
 QUALITIES = (15, 22, 30, 40, 55, 70, 80, 88, 94)
 BPP_RANGE = (0.25, 1.0)

@@ -149,12 +149,13 @@ def fill_unseen(tables: EntropyTables, seen: np.ndarray) -> EntropyTables:
     return dataclasses.replace(tables, context_map=cmap.ravel())
 
 
-def fit(data: Path, max_images: int = 0, lossy_wavelet: str = "9/7", context_scheme: int = 2,
+def fit(data: Path, max_images: int = 0, lossy_wavelet: str = "9/7", context_scheme: int | None = None,
         segment_symbols: int = 1 << 20, for_level: bool = False, written_by: str | None = None) -> EntropyTables:
     """Fit a context map on the training split. ``for_level``: on the learned level's output
     (w97-laplace-2: 9/7, its segments carrying CRCs), else on scale-1 and rescaler images.
     ``written_by``: refit that shipped level model on the symbols its encoder writes (the other
-    arguments but ``max_images`` are then the model's own)."""
+    arguments but ``max_images`` and ``context_scheme`` are then the model's own; a scheme-4 model
+    may be refitted as scheme 5, whose contexts are the same ids)."""
     files, _ = split_train_val(list_images(data, recursive=True))
     if max_images:
         files = files[:max_images]
@@ -163,8 +164,13 @@ def fit(data: Path, max_images: int = 0, lossy_wavelet: str = "9/7", context_sch
         if written_by not in models.LEVEL_ENTROPY_MODELS:
             raise ValueError(f"--written-by refits a level model ({', '.join(models.LEVEL_ENTROPY_MODELS)})")
         base, _ = models.load_tables(written_by)
+        if context_scheme is not None and context_scheme != base.context_scheme:
+            if (base.context_scheme, context_scheme) != (4, 5):
+                raise ValueError(f"--written-by {written_by} (scheme {base.context_scheme}) refits as scheme 5 from 4 only")
+            base = dataclasses.replace(base, context_scheme=context_scheme)
         # Contexts no written symbol reaches keep the base's table (its plain fit), not a neighbour's.
         return fit_context_map(base, written_histograms(images, base))
+    context_scheme = 2 if context_scheme is None else context_scheme
     predictor = None
     if contexts.SCHEMES[context_scheme].learned:
         if not for_level:

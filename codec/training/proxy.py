@@ -160,10 +160,11 @@ def pyramid_bits(planes: list[tuple[Tensor, list[tuple[Tensor, Tensor, Tensor]]]
                 step = plane_steps[(level, orientation)]
                 shape = tuple(band.shape[1:])
                 earlier = [symbols[level - 1][other].abs() for other in range(orientation)]
-                luma = luma_symbols[level - 1][orientation].abs() if chroma and luma_symbols is not None else None
+                across = scheme.reads_other_planes(level)
+                luma = luma_symbols[level - 1][orientation].abs() if chroma and across and luma_symbols is not None else None
                 if scheme.learned:  # integer evidence, as the coder computes it
                     parent = symbols[level][orientation].abs().long() if level < len(bands) else None
-                    co = co_symbols[level - 1][orientation] if kind == "cg" and co_symbols else None
+                    co = co_symbols[level - 1][orientation] if kind == "cg" and across and co_symbols else None
                     band_terms = [None if parent is None else _upsample(parent, shape),
                                   None if parent is None else _upsample(_padded_sum(parent, RING, 1), shape),
                                   sum(earlier).long() if earlier else None, None if luma is None else luma.long(),
