@@ -11,7 +11,8 @@ from bitstream.errors import WeightsMismatchError
 # name -> {revision: file name in codec/weights}. Append only.
 REGISTRY: dict[str, dict[int, str]] = {
     "irr-x2": {1: "irr-x2-r1.safetensors", 2: "irr-x2-r2.safetensors"},
-    "irr-x4": {1: "irr-x4-r1.safetensors", 2: "irr-x4-r2.safetensors", 3: "irr-x4-r3.safetensors", 4: "irr-x4-r4.safetensors"},
+    "irr-x4": {1: "irr-x4-r1.safetensors", 2: "irr-x4-r2.safetensors", 3: "irr-x4-r3.safetensors", 4: "irr-x4-r4.safetensors",
+               5: "irr-x4-r5.safetensors"},
     # r0 is the untrained level (zero-initialised couplings: exactly the 9/7 level), kept for the
     # ablation that measures what training bought; r1 on are trained (``irr train``).
     # r2: one coupling block of 16 channels, 1.8x faster to decode than r1 for +0.4-0.5 % BD-rate.

@@ -171,6 +171,11 @@ def cases_v1_x4r4() -> dict[str, bytes]:
     return _x4_cases(4)
 
 
+def cases_v1_x4r5() -> dict[str, bytes]:
+    """Written 2026-12-08: the fifth x4 rescaler (irr-x4 r5, the x4-r5 run's held-out best at step 10 500)."""
+    return _x4_cases(5)
+
+
 def cases_v1_2_level_r2() -> dict[str, bytes]:
     """Written 2026-12-07: the w97-adaptive-2 set's cases with the second learned level (irr-level
     r2: one coupling block, 16 channels), named explicitly."""
@@ -204,7 +209,7 @@ CASES = {"v1": cases_v1, "v1.1": cases_v1_1, "v1-large": cases_v1_large, "v1.1-l
          "v1.2": cases_v1_2, "v1.2-adaptive": cases_v1_2_adaptive, "v1.2-adaptive2": cases_v1_2_adaptive2,
          "v1-x2r2": cases_v1_x2r2, "v1-x4r2": cases_v1_x4r2,
          "v1-x4r3": cases_v1_x4r3, "v1.2-level-r2": cases_v1_2_level_r2,
-         "v1-x4r4": cases_v1_x4r4, "v1.2-adaptive3": cases_v1_2_adaptive3}
+         "v1-x4r4": cases_v1_x4r4, "v1.2-adaptive3": cases_v1_2_adaptive3, "v1-x4r5": cases_v1_x4r5}
 
 
 def main(version: str) -> None:
