@@ -18,7 +18,7 @@ from entropy import rdo as rate_distortion
 from entropy.contexts import SCHEMES, ContextScheme
 from entropy.pyramid import FirstLevel, ImageLayout, Magnitudes, analyse, empty_planes, synthesise
 from bitstream.payload import Payload, pack_payload, unpack_payload
-from entropy.streams import Rans, SegmentedDecoder, crc32_combine, part_segments, segments
+from entropy.streams import Rans, SegmentedDecoder, crc32_combine, part_segments
 from entropy.tables import EntropyTables
 from entropy.walk import part_symbols, walk
 

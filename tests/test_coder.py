@@ -375,7 +375,7 @@ def test_encoding_on_threads_writes_the_same_bytes(monkeypatch):
 
     from codec import models
     from codec.transform import LevelTransform
-    from entropy import coder, parallel
+    from entropy import coder, parallel, streams
 
     monkeypatch.setattr(parallel, "MIN_SAMPLES", 0)
     net, _ = models.load_model(models.LEVEL_MODEL, 2)
@@ -386,7 +386,7 @@ def test_encoding_on_threads_writes_the_same_bytes(monkeypatch):
         layout = coder.ImageLayout(*image.shape, 12 * 256)
         coded = [coder.encode_parts(image, layout, tables, ("lr", "detail"), LevelTransform(net, layout.lr_step),
                                     workers=workers) for workers in (1, 2, 3)]
-        assert len(coder.segments(image.shape[0] * image.shape[1] * 3 // 4, tables)) > 2
+        assert len(streams.segments(image.shape[0] * image.shape[1] * 3 // 4, tables)) > 2
         assert coded[0].payloads == coded[1].payloads == coded[2].payloads
         assert coded[0].crcs == coded[1].crcs == coded[2].crcs
 
