@@ -199,16 +199,8 @@ static PyObject *encode(PyObject *self, PyObject *args) {
             return PyErr_Format(PyExc_ValueError, "table row %d does not exist (%zd rows)", (int)index[i], rows);
         }
     }
-    /* A put emits at most one word; the flush two. Sized for the worst case (every symbol an
-     * escape) so that the coding below, on its own thread with the GIL released, cannot fail. */
-    words = malloc(sizeof(uint32_t) * (size_t)(10 * n + 3));
-    if (!words) {
-        free(items);
-        release(&b);
-        return PyErr_NoMemory();
-    }
     Py_ssize_t count = 0;
-    uint32_t *end = words + 10 * n + 3, *ptr = end;
+    uint32_t *end = NULL, *ptr = NULL;
     uint64_t x = RANS_L;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -231,27 +223,38 @@ static PyObject *encode(PyObject *self, PyObject *args) {
             for (int j = 0; j < digits; j++) items[count++] = (Symbol){(uint16_t)((raw >> (4 * j)) & MAX_BYPASS), 1, 1};
         }
     }
-    for (Py_ssize_t k = count - 1; k >= 0; k--) {
-        const Symbol it = items[k];
-        if (!it.bypass) {
-            const uint64_t x_max = ((RANS_L >> PRECISION) << 32) * it.range;
-            if (x >= x_max) {
-                *--ptr = (uint32_t)x;
-                x >>= 32;
+    /* A put emits at most one word; the flush two (malloc needs no GIL: checked once it is back). */
+    words = malloc(sizeof(uint32_t) * (size_t)(count + 2));
+    if (words) {
+        end = words + count + 2;
+        ptr = end;
+        for (Py_ssize_t k = count - 1; k >= 0; k--) {
+            const Symbol it = items[k];
+            if (!it.bypass) {
+                const uint64_t x_max = ((RANS_L >> PRECISION) << 32) * it.range;
+                if (x >= x_max) {
+                    *--ptr = (uint32_t)x;
+                    x >>= 32;
+                }
+                x = ((x / it.range) << PRECISION) + (x % it.range) + it.start;
+            } else {
+                const uint64_t x_max = ((RANS_L >> PRECISION) << 32) << (PRECISION - BYPASS_BITS);
+                if (x >= x_max) {
+                    *--ptr = (uint32_t)x;
+                    x >>= 32;
+                }
+                x = (x << BYPASS_BITS) | it.start;
             }
-            x = ((x / it.range) << PRECISION) + (x % it.range) + it.start;
-        } else {
-            const uint64_t x_max = ((RANS_L >> PRECISION) << 32) << (PRECISION - BYPASS_BITS);
-            if (x >= x_max) {
-                *--ptr = (uint32_t)x;
-                x >>= 32;
-            }
-            x = (x << BYPASS_BITS) | it.start;
         }
+        *--ptr = (uint32_t)(x >> 32);
+        *--ptr = (uint32_t)x;
     }
-    *--ptr = (uint32_t)(x >> 32);
-    *--ptr = (uint32_t)x;
     Py_END_ALLOW_THREADS
+    if (!words) {
+        free(items);
+        release(&b);
+        return PyErr_NoMemory();
+    }
     Py_ssize_t nbytes = (end - ptr) * 4;
     PyObject *result = PyBytes_FromStringAndSize(NULL, nbytes);
     if (result) {

@@ -126,6 +126,8 @@ def _lift_inverse(low: np.ndarray, high: np.ndarray, wavelet: str, axis: int, re
                   shift: int = 0, out: np.ndarray | None = None) -> np.ndarray:
     """Exact inverse of :func:`_lift_forward`, rounded off its last ``shift`` bits (as
     ``(x + 2^(shift-1)) >> shift``), into ``out`` (int32, C-contiguous) when given."""
+    if out is not None and (out.dtype != np.int32 or not out.flags.c_contiguous):
+        raise ValueError("out must be a C-contiguous int32 array")
     if native is not None and not reference:
         low, high = (np.ascontiguousarray(a, dtype=np.int32) for a in (low, high))
         n, m = (low.shape[0] + high.shape[0], low.shape[1]) if axis == 0 else (low.shape[0], low.shape[1] + high.shape[1])

@@ -643,3 +643,9 @@ def test_refitting_a_model_on_its_written_symbols_keeps_its_predictor_and_codes_
         assert sizes[0] < sizes[1]
     with pytest.raises(ValueError, match="level model"):
         fit(tmp_path, max_images=1, written_by="w97-laplace-1")
+    as_scheme_5 = fit(tmp_path, max_images=1, context_scheme=5, written_by="w97-adaptive-2")  # w97-adaptive-3's recipe
+    assert as_scheme_5.context_scheme == 5 and as_scheme_5.segment_symbols == base.segment_symbols
+    with pytest.raises(ValueError, match="scheme 5"):  # its predictor is a scheme-4 model's
+        fit(tmp_path, max_images=1, context_scheme=5, for_level=True)
+    with pytest.raises(ValueError, match="from 4 only"):
+        fit(tmp_path, max_images=1, context_scheme=5, written_by="w97-laplace-2")

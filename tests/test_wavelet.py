@@ -18,6 +18,9 @@ def test_wavelet_is_exactly_invertible(shape, levels, wavelet):
     assert np.array_equal(idwt2(ll, bands, wavelet), x)
     out = np.full(shape, -1, np.int32)  # the last pass writes straight into a caller's array
     assert idwt2(ll, bands, wavelet, out=out) is out and np.array_equal(out, x)
+    if levels:
+        with pytest.raises(ValueError, match="int32"):  # never raw int32 bits in a float array
+            idwt2(ll, bands, wavelet, out=np.empty(shape, np.float32))
 
 
 @pytest.mark.skipif(wavelet.native is None, reason="the C kernel was not built")

@@ -156,6 +156,9 @@ def fit(data: Path, max_images: int = 0, lossy_wavelet: str = "9/7", context_sch
     ``written_by``: refit that shipped level model on the symbols its encoder writes (the other
     arguments but ``max_images`` and ``context_scheme`` are then the model's own; a scheme-4 model
     may be refitted as scheme 5, whose contexts are the same ids)."""
+    if written_by is None and context_scheme is not None and contexts.SCHEMES[context_scheme].finest_planes_apart:
+        raise ValueError("scheme 5 is a scheme-4 model refitted (its predictor scheme 4's): "
+                         "--written-by MODEL --context-scheme 5")
     files, _ = split_train_val(list_images(data, recursive=True))
     if max_images:
         files = files[:max_images]
