@@ -168,17 +168,27 @@ typedef struct {
     uint8_t bypass;
 } Symbol;
 
-/* encode(values, indexes, cdfs, stride, lengths, offsets) -> bytes: one whole stream. */
+/* encode(values, indexes, cdfs, stride, lengths, offsets, state, flush) -> bytes, or (bytes, state)
+ *
+ * Codes the symbols last to first from the encoder ``state`` (RANS_L for a new stream). With
+ * ``flush`` the result is a whole stream: the final state, then the words. Without, the words
+ * alone and the state they leave: the end of a stream whose earlier symbols a later call codes
+ * from that state (the stream is their bytes followed by these), so that a stream's fixed tail is
+ * coded once, not once per segment. */
 static PyObject *encode(PyObject *self, PyObject *args) {
     Buffers b = {0};
     Py_ssize_t stride;
-    if (!PyArg_ParseTuple(args, "y*y*y*ny*y*", &b.out, &b.indexes, &b.cdfs, &stride, &b.lengths, &b.offsets)) {
+    unsigned long long state;
+    int flush;
+    if (!PyArg_ParseTuple(args, "y*y*y*ny*y*Kp", &b.out, &b.indexes, &b.cdfs, &stride, &b.lengths, &b.offsets,
+                          &state, &flush)) {
         release(&b);
         return NULL;
     }
     Py_ssize_t rows, n = b.indexes.len;
-    if (check_tables(&b.cdfs, &b.lengths, &b.offsets, stride, &rows) < 0 || b.out.len != 4 * n) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "one int32 value per index");
+    if (check_tables(&b.cdfs, &b.lengths, &b.offsets, stride, &rows) < 0 || b.out.len != 4 * n ||
+        state < RANS_L || state >= (RANS_L << 32)) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "one int32 value per index; 2^31 <= state < 2^63");
         release(&b);
         return NULL;
     }
@@ -201,7 +211,7 @@ static PyObject *encode(PyObject *self, PyObject *args) {
     }
     Py_ssize_t count = 0;
     uint32_t *end = NULL, *ptr = NULL;
-    uint64_t x = RANS_L;
+    uint64_t x = state;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) {
         const int32_t *cdf = cdfs + (Py_ssize_t)index[i] * stride;
@@ -246,8 +256,10 @@ static PyObject *encode(PyObject *self, PyObject *args) {
                 x = (x << BYPASS_BITS) | it.start;
             }
         }
-        *--ptr = (uint32_t)(x >> 32);
-        *--ptr = (uint32_t)x;
+        if (flush) {
+            *--ptr = (uint32_t)(x >> 32);
+            *--ptr = (uint32_t)x;
+        }
     }
     Py_END_ALLOW_THREADS
     if (!words) {
@@ -267,12 +279,16 @@ static PyObject *encode(PyObject *self, PyObject *args) {
     free(items);
     free(words);
     release(&b);
+    if (result && !flush) {
+        PyObject *pair = Py_BuildValue("(NK)", result, (unsigned long long)x);
+        return pair;
+    }
     return result;
 }
 
 static PyMethodDef methods[] = {
     {"decode", decode, METH_VARARGS, "decode(stream, pos, state, indexes, cdfs, stride, lengths, offsets, lookup, out) -> (pos, state)"},
-    {"encode", encode, METH_VARARGS, "encode(values, indexes, cdfs, stride, lengths, offsets) -> bytes"},
+    {"encode", encode, METH_VARARGS, "encode(values, indexes, cdfs, stride, lengths, offsets, state, flush) -> bytes or (bytes, state)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -24,6 +24,8 @@ from bitstream.errors import ChecksumError, LimitError
 from bitstream.payload import Payload
 from entropy.tables import EntropyTables
 
+RANS_L = 1 << 31  # the rANS state's lower bound, a new stream's encoder state (entropy/_rans.c)
+
 
 def _compressai():
     with warnings.catch_warnings():  # compressai's import warns about torch.jit.script; not ours to fix
@@ -41,18 +43,32 @@ class Rans:
         self.offsets = np.ascontiguousarray(tables.offsets, dtype=np.int32)
         self.lookup = tables.search_bounds if native is not None else None
         self.lists = None if native is not None else tables.coder_lists()
+        self._tails: dict[int, tuple[bytes, int]] = {}  # padding length -> its words and the state they leave
 
     def encode(self, values: np.ndarray, table_rows: np.ndarray) -> bytes:
         """One stream. It ends in near-free symbols (a zero in the sharpest table, ~1e-4 bit each)
         that the decoder never reaches: CompressAI's encoder writes into a buffer of one 32-bit word
         per symbol and overran it (heap corruption) on longer streams; they stay so that files are
-        the same bytes whichever coder wrote them."""
+        the same bytes whichever coder wrote them. rANS codes last to first, so the padding is coded
+        first, from the initial state: the native coder codes it once per length (a part's full
+        segments share one) and the segment's symbols from the state it leaves."""
         n_pad = values.size // 2 + 16
+        if native is not None:
+            tail, state = self._tail(n_pad)
+            head = native.encode(np.ascontiguousarray(values, dtype=np.int32), np.ascontiguousarray(table_rows, dtype=np.uint8),
+                                 self.cdfs, self.cdfs.shape[1], self.lengths, self.offsets, state, True)
+            return head + tail
         values = np.concatenate([values.astype(np.int32, copy=False), np.zeros(n_pad, np.int32)])
         table_rows = np.concatenate([table_rows.astype(np.uint8, copy=False), np.zeros(n_pad, np.uint8)])
-        if native is not None:
-            return native.encode(values, table_rows, self.cdfs, self.cdfs.shape[1], self.lengths, self.offsets)
         return _compressai().RansEncoder().encode_with_indexes(values.tolist(), table_rows.tolist(), *self.lists)
+
+    def _tail(self, n_pad: int) -> tuple[bytes, int]:
+        """The padding's words (the stream's end) and the encoder state after them (threads may
+        compute one twice: the same value)."""
+        if n_pad not in self._tails:
+            self._tails[n_pad] = native.encode(np.zeros(n_pad, np.int32), np.zeros(n_pad, np.uint8), self.cdfs,
+                                               self.cdfs.shape[1], self.lengths, self.offsets, RANS_L, False)
+        return self._tails[n_pad]
 
 
 def segments(n_symbols: int, tables: EntropyTables) -> list[tuple[int, int]]:

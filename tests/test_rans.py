@@ -39,8 +39,12 @@ def test_same_bytes_and_symbols_as_compressai(model):
     lists = tables.coder_lists()
     for seed in range(6):
         values, rows = _random_symbols(seed, 1 + 7919 * seed, len(tables.lengths))
-        ours = native.encode(values, rows, rans.cdfs, rans.cdfs.shape[1], rans.lengths, rans.offsets)
+        ours = native.encode(values, rows, rans.cdfs, rans.cdfs.shape[1], rans.lengths, rans.offsets, streams.RANS_L, True)
         assert ours == RansEncoder().encode_with_indexes(values.tolist(), rows.tolist(), *lists)
+        n_pad = values.size // 2 + 16  # a stream as irr writes it: its padding coded once, its symbols after
+        padded = [np.concatenate([a, np.zeros(n_pad, a.dtype)]).tolist() for a in (values, rows)]
+        assert rans.encode(values, rows) == RansEncoder().encode_with_indexes(*padded, *lists)
+        assert rans.encode(values, rows) == rans.encode(values, rows)  # its cached tail
         decoder = RansDecoder()
         decoder.set_stream(ours + bytes(64))
         theirs = np.asarray(decoder.decode_stream(rows.tolist(), *lists), np.int32)
@@ -64,6 +68,9 @@ def test_forged_streams_read_only_their_own_bytes():
     with pytest.raises(ValueError, match="table row"):
         native.decode(b"", -1, 0, np.full(3, 255, np.uint8), rans.cdfs, rans.cdfs.shape[1], rans.lengths, rans.offsets,
                       rans.lookup, np.empty(3, np.int32))
+    with pytest.raises(ValueError, match="state"):  # an encoder state outside rANS's interval
+        native.encode(np.zeros(3, np.int32), np.zeros(3, np.uint8), rans.cdfs, rans.cdfs.shape[1], rans.lengths,
+                      rans.offsets, 5, True)
     with pytest.raises(ValueError, match="lookup"):
         native.decode(b"", -1, 0, rows, rans.cdfs, rans.cdfs.shape[1], rans.lengths, rans.offsets, rans.lookup[1:],
                       np.empty(rows.size, np.int32))
@@ -74,7 +81,7 @@ def test_a_wrong_lookup_table_cannot_send_a_read_outside_its_row():
     tables = load_tables("w97-adaptive-1")[0]
     rans = streams.Rans(tables)
     values, rows = _random_symbols(3, 20000, len(tables.lengths))
-    stream = native.encode(values, rows, rans.cdfs, rans.cdfs.shape[1], rans.lengths, rans.offsets)
+    stream = native.encode(values, rows, rans.cdfs, rans.cdfs.shape[1], rans.lengths, rans.offsets, streams.RANS_L, True)
     for fill in (0, 1, 0x7FFF, 0xFFFF):
         out = np.empty(values.size, np.int32)
         native.decode(stream, -1, 0, rows, rans.cdfs, rans.cdfs.shape[1], rans.lengths, rans.offsets,
