@@ -204,7 +204,7 @@ class SegmentedDecoder:
                 self._next()
             take = table_rows[done : done + self.left]
             decoded = self._decode(np.ascontiguousarray(take, dtype=np.uint8))
-            self.crc = zlib.crc32(decoded.astype(">i4").tobytes(), self.crc)
+            self.crc = zlib.crc32(decoded.astype(">i4"), self.crc)  # its buffer: no copy to bytes
             out[done : done + take.size] = decoded
             done += take.size
             self.left -= take.size
