@@ -134,7 +134,11 @@ def _lift_inverse(low: np.ndarray, high: np.ndarray, wavelet: str, axis: int, re
         x = np.empty((n, m), np.int32) if out is None else out
         native.inverse(low, high, x, n, m, axis, _NATIVE_STEPS[wavelet], shift)
         return x
-    x = _lift_inverse_reference(low, high, wavelet, axis)
+    return _round_off(_lift_inverse_reference(low, high, wavelet, axis), shift, out)
+
+
+def _round_off(x: np.ndarray, shift: int, out: np.ndarray | None) -> np.ndarray:
+    """``x`` rounded off its last ``shift`` bits, ``(x + 2^(shift-1)) >> shift``, into ``out`` when given."""
     if shift:
         x = (x + (1 << (shift - 1))) >> shift
     if out is None:
@@ -183,11 +187,7 @@ def idwt2(ll: np.ndarray, bands: Bands, wavelet: str = "5/3", shifted: bool = Fa
     int32 C-contiguous array of the image's shape) when given: the last pass writes it directly."""
     shift = 0 if shifted else FRACTION_BITS[wavelet]
     if not bands:
-        result = (ll + (1 << (shift - 1))) >> shift if shift else ll
-        if out is None:
-            return result
-        out[...] = result
-        return out
+        return _round_off(ll, shift, out)
     for k, (hl, lh, hh) in enumerate(reversed(bands)):
         low_w = _lift_inverse(ll, lh, wavelet, 0)
         high_w = _lift_inverse(hl, hh, wavelet, 0)

@@ -179,14 +179,20 @@ def cases_v1_x4r5() -> dict[str, bytes]:
 def cases_v1_2_level_r2() -> dict[str, bytes]:
     """Written 2026-12-07: the w97-adaptive-2 set's cases with the second learned level (irr-level
     r2: one coupling block, 16 channels), named explicitly."""
-    model = {"entropy_model": "w97-adaptive-2", "network_revision": 2}
+    return _level_cases({"entropy_model": "w97-adaptive-2", "network_revision": 2}, seed=60)
+
+
+def _level_cases(model: dict, seed: int) -> dict[str, bytes]:
+    """Learned-level files of one named model: LR and detail (a large one), gray, RGBA at a
+    temperature, the IRN mode and odd sides, on images seeded from ``seed``."""
     return {
         "rgb-level-q75-large": codec.encode(large_photo(), quality=75, **model),
-        "rgb-level-q40": codec.encode(photo_like(40, 56, seed=60), quality=40, **model),
-        "gray-level-q60": codec.encode(photo_like(33, 47, 1, seed=61), quality=60, **model),
-        "rgba-level-q85-t05": codec.encode(photo_like(24, 31, 4, seed=62), quality=85, temperature=0.5, seed=5, **model),
-        "rgb-level-q10-nodetail": codec.encode(photo_like(64, 64, seed=63), quality=10, **model),
-        "odd-level-q30": codec.encode(photo_like(37, 51, seed=64), quality=30, **model),
+        "rgb-level-q40": codec.encode(photo_like(40, 56, seed=seed), quality=40, **model),
+        "gray-level-q60": codec.encode(photo_like(33, 47, 1, seed=seed + 1), quality=60, **model),
+        "rgba-level-q85-t05": codec.encode(photo_like(24, 31, 4, seed=seed + 2), quality=85, temperature=0.5, seed=5,
+                                           **model),
+        "rgb-level-q10-nodetail": codec.encode(photo_like(64, 64, seed=seed + 3), quality=10, **model),
+        "odd-level-q30": codec.encode(photo_like(37, 51, seed=seed + 4), quality=30, **model),
     }
 
 
@@ -194,15 +200,7 @@ def cases_v1_2_adaptive3() -> dict[str, bytes]:
     """Written 2026-12-08: container 1.2 with w97-adaptive-3 (context scheme 5: the finest level's
     planes read apart, the detail cut into segments plane by plane) and the level r2, named
     explicitly; the large file's detail is three planes of 355 k symbols, a segment each."""
-    model = {"entropy_model": "w97-adaptive-3", "network_revision": 2}
-    return {
-        "rgb-level-q75-large": codec.encode(large_photo(), quality=75, **model),
-        "rgb-level-q40": codec.encode(photo_like(40, 56, seed=70), quality=40, **model),
-        "gray-level-q60": codec.encode(photo_like(33, 47, 1, seed=71), quality=60, **model),
-        "rgba-level-q85-t05": codec.encode(photo_like(24, 31, 4, seed=72), quality=85, temperature=0.5, seed=5, **model),
-        "rgb-level-q10-nodetail": codec.encode(photo_like(64, 64, seed=73), quality=10, **model),
-        "odd-level-q30": codec.encode(photo_like(37, 51, seed=74), quality=30, **model),
-    }
+    return _level_cases({"entropy_model": "w97-adaptive-3", "network_revision": 2}, seed=70)
 
 
 CASES = {"v1": cases_v1, "v1.1": cases_v1_1, "v1-large": cases_v1_large, "v1.1-large": cases_v1_1_large,
