@@ -175,8 +175,8 @@ def decode_symbols(payloads: list[bytes | None], layout: ImageLayout, tables: En
         return framed, dict(zip(classes, framed.shifts)) if framed.shifts is not None else None, bounds
 
     def decode_planes(part: str, framed: Payload, shifts: dict[int, int] | None, bounds: list[tuple[int, int]],
-                      planes: list[int], before_plane=None, after_plane=None) -> int:
-        """The part's symbols of consecutive ``planes``; returns their CRC."""
+                      planes: list[int], before_plane=None, after_plane=None) -> tuple[int, int]:
+        """The part's symbols of consecutive ``planes``; returns their CRC and count."""
         counts = plane_symbols[part]
         start, stop = sum(counts[: planes[0]]), sum(counts[: planes[-1] + 1])
         first = sum(1 for a, _ in bounds if a < start)  # the planes' segments: they start at ``start``
@@ -187,49 +187,47 @@ def decode_symbols(payloads: list[bytes | None], layout: ImageLayout, tables: En
 
         walk(planes_q, kinds, steps, produce, scheme, part=part, predictor=tables.predictor, produces=True,
              shifts=shifts, planes=frozenset(planes), before_plane=before_plane, after_plane=after_plane)
-        return reader.finish()
+        return reader.finish(), stop - start
 
     def decode_part(part: str, payload: bytes | None, before_plane=None, after_plane=None) -> list:
-        """Tasks, one per group of planes decoded together (each returns its CRC), in coding order."""
+        """Tasks, one per group of planes decoded together (each returns its CRC and symbol count), in
+        coding order."""
         if payload is None:
             return []
         framed, shifts, bounds = framed_part(part, payload)
         groups = [[i] for i in range(len(planes_q))] if _planes_apart(scheme, part) else [list(range(len(planes_q)))]
         return [lambda g=g: decode_planes(part, framed, shifts, bounds, g, before_plane, after_plane) for g in groups]
 
-    def part_crc(part: str, group_crcs: list[int]) -> int:
-        groups = len(group_crcs)
-        counts = plane_symbols[part] if groups > 1 else [sum(plane_symbols[part])]
-        crc = 0
-        for group_crc, n in zip(group_crcs, counts):
-            crc = crc32_combine(crc, group_crc, 4 * n)
-        return crc
-
     if parts == ("lr", "detail") and all(p is not None for p in payloads):
         big = layout.height * layout.width >= parallel.MIN_SAMPLES
-        lr_crc, detail_crcs = _decode_pipelined(decode_part, payloads, len(planes_q), workers if big else 1)
-        return planes_q, steps, [lr_crc, part_crc("detail", detail_crcs)]
-    crcs = []
-    for part, payload in zip(parts, payloads):
-        tasks = decode_part(part, payload)
-        crcs.append(part_crc(part, [task() for task in tasks]) if tasks else 0)
-    return planes_q, steps, crcs
+        lr, detail = _decode_pipelined(decode_part, payloads, len(planes_q), workers if big else 1)
+        return planes_q, steps, [_combined(lr), _combined(detail)]
+    return planes_q, steps, [_combined([task() for task in decode_part(part, payload)])
+                             for part, payload in zip(parts, payloads)]
 
 
 _WHAT = {"all": "image", "lr": "LR", "detail": "detail"}
 
 
-def _decode_pipelined(decode_part, payloads: list[bytes], n_planes: int, workers: int) -> tuple[int, list[int]]:
+def _combined(results: list[tuple[int, int]]) -> int:
+    """The CRC of consecutive runs of symbols from each run's (CRC, count); 0 for none."""
+    crc = 0
+    for run_crc, n in results:
+        crc = crc32_combine(crc, run_crc, 4 * n)
+    return crc
+
+
+def _decode_pipelined(decode_part, payloads: list[bytes], n_planes: int,
+                      workers: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """The LR, then the detail's tasks (all planes in one, or a plane each), on up to ``workers``
-    threads; a plane's detail starts once that plane's LR is decoded. Returns the LR's CRC and the
-    detail tasks' CRCs."""
+    threads; a plane's detail starts once that plane's LR is decoded. Returns each part's tasks'
+    (CRC, count)."""
     ready = [threading.Event() for _ in range(n_planes)]
     failed = threading.Event()
 
-    def lr() -> int:
+    def lr() -> list[tuple[int, int]]:
         try:
-            (task,) = decode_part("lr", payloads[0], after_plane=lambda i: ready[i].set())
-            return task()
+            return [task() for task in decode_part("lr", payloads[0], after_plane=lambda i: ready[i].set())]
         except BaseException:
             failed.set()
             raise
@@ -243,8 +241,8 @@ def _decode_pipelined(decode_part, payloads: list[bytes], n_planes: int, workers
             raise parallel.Stopped  # the LR's error is the one raised
 
     if workers <= 1:
-        lr_crc = lr()
-        return lr_crc, [task() for task in decode_part("detail", payloads[1], before_plane=wait)]
+        lr_results = lr()
+        return lr_results, [task() for task in decode_part("detail", payloads[1], before_plane=wait)]
     with ThreadPoolExecutor(workers, thread_name_prefix="irr-decode") as pool:
         lr_future = pool.submit(lr)  # first: the detail tasks wait on it, never the other way
         try:
@@ -252,8 +250,8 @@ def _decode_pipelined(decode_part, payloads: list[bytes], n_planes: int, workers
         except BaseException:
             lr_future.result()  # the LR's error first, if it had one
             raise
-        lr_crc = lr_future.result()  # the LR's error first, if it had one
-        return lr_crc, [future.result() for future in detail_futures]
+        lr_results = lr_future.result()  # the LR's error first, if it had one
+        return lr_results, [future.result() for future in detail_futures]
 
 
 def decode(stream: bytes, layout: ImageLayout, tables: EntropyTables, max_stream: int, workers: int = 1) -> np.ndarray:
